@@ -1,0 +1,47 @@
+"""The exceptions trustresolve raises (DESIGN §3)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._model import Resolution
+
+__all__ = [
+    "ConfigurationError",
+    "NoTrustStoreError",
+    "TrustResolveError",
+    "TrustSourceLoadError",
+]
+
+
+class TrustResolveError(Exception):
+    """Base class of every error trustresolve raises on purpose."""
+
+
+class NoTrustStoreError(TrustResolveError):
+    """No backend yielded a usable store, or a pinned store (``SSL_CERT_FILE``, config) is bad.
+
+    ``resolution`` holds every attempt; the message lists them, so the exception alone
+    says what was tried and why each candidate was refused.
+    """
+
+    def __init__(self, message: str, resolution: Resolution) -> None:
+        super().__init__(message)
+        self.resolution = resolution
+
+
+class ConfigurationError(TrustResolveError, ValueError):
+    """A TLS option, config key or environment variable has a value trustresolve refuses.
+
+    A ``ValueError`` too, so callers that catch what ``ssl`` raises for bad arguments keep working.
+    """
+
+
+class TrustSourceLoadError(TrustResolveError):
+    """A resolved store could not be loaded into an ``ssl.SSLContext``; names backend and path."""
+
+    def __init__(self, message: str, *, backend: str, path: str | None) -> None:
+        super().__init__(message)
+        self.backend = backend
+        self.path = path

@@ -1,0 +1,216 @@
+"""The filesystem as backends see it: confined to a root, links followed, reads bounded.
+
+With ``--root DIR`` every path, including absolute symlink targets inside the tree, resolves
+within DIR as in a chroot (issue 2), so inspecting an image never reads the host's files.
+For the real machine the root is ``/`` and the same code follows links the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import stat
+from dataclasses import dataclass
+
+__all__ = [
+    "MAX_BUNDLE_BYTES",
+    "FileSystem",
+    "Located",
+    "ReadResult",
+    "is_hashed_name",
+]
+
+#: The largest file read as a CA bundle. Real bundles are well under 1 MiB; the bound keeps
+#: ``/dev/zero`` or a multi-GB file from hanging or exhausting memory (DESIGN §2).
+MAX_BUNDLE_BYTES = 16 * 1024 * 1024
+_MAX_LINK_HOPS = 40  # Linux's own limit (MAXSYMLINKS)
+_HASHED_NAME = re.compile(r"^[0-9a-f]{8}\.[0-9]+$", re.IGNORECASE)
+
+
+def is_hashed_name(name: str) -> bool:
+    """``HHHHHHHH.N``: the only names OpenSSL's by_dir lookup opens (unix-locations.md §2.5)."""
+    return _HASHED_NAME.match(name) is not None
+
+
+@dataclass(frozen=True)
+class Located:
+    """Where a path leads. ``host_path`` is the real path to open; ``links`` the hops taken."""
+
+    path: str
+    host_path: str | None  # None when the path does not lead to an existing entry
+    target: str  # the final path in platform terms (inside the root)
+    links: tuple[str, ...]  # "link -> target" for every symlink followed
+    problem: str | None  # "missing", "dangling", "loop", "not a directory on the way"
+    mode: int = 0
+    uid: int = -1
+    size: int = 0
+    mtime_ns: int = 0
+
+    @property
+    def exists(self) -> bool:
+        return self.host_path is not None
+
+    @property
+    def is_file(self) -> bool:
+        return self.exists and stat.S_ISREG(self.mode)
+
+    @property
+    def is_dir(self) -> bool:
+        return self.exists and stat.S_ISDIR(self.mode)
+
+    @property
+    def kind(self) -> str:
+        """A word for what the entry is, for attempt details."""
+        if not self.exists:
+            return self.problem or "missing"
+        for test, word in (
+            (stat.S_ISREG, "regular file"),
+            (stat.S_ISDIR, "directory"),
+            (stat.S_ISFIFO, "FIFO"),
+            (stat.S_ISCHR, "character device"),
+            (stat.S_ISBLK, "block device"),
+            (stat.S_ISSOCK, "socket"),
+        ):
+            if test(self.mode):
+                return word
+        return "special file"
+
+    @property
+    def writable_by_others(self) -> bool:
+        return self.exists and bool(self.mode & stat.S_IWOTH)
+
+    @property
+    def link_note(self) -> str:
+        return f" (via {', '.join(self.links)})" if self.links else ""
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    data: bytes | None
+    problem: str | None  # why nothing (or not all) could be read
+
+
+class FileSystem:
+    """Path operations confined to ``root``."""
+
+    def __init__(self, root: str = "/") -> None:
+        self.root = os.path.abspath(root)
+
+    def host(self, path: str) -> str:
+        """The real path of ``path`` inside the root, without following links."""
+        if self.root == "/":
+            return path
+        return self.root + path if path.startswith("/") else os.path.join(self.root, path)
+
+    def locate(self, path: str) -> Located:
+        """Follow ``path`` component by component, links resolved inside the root."""
+        if os.sep != "/" and self.root == os.path.abspath("/"):
+            return self._locate_native(path)
+        path = posixpath.normpath(path) if path.startswith("/") else path
+        links: list[str] = []
+        parts = [p for p in path.split("/") if p]
+        current = "/"
+        hops = 0
+        while parts:
+            name = parts.pop(0)
+            if name == ".":
+                continue
+            if name == "..":
+                current = posixpath.dirname(current) or "/"
+                continue
+            candidate = posixpath.join(current, name)
+            try:
+                st = os.lstat(self.host(candidate))
+            except FileNotFoundError:
+                problem = "dangling" if links else "missing"
+                return Located(path, None, candidate, tuple(links), problem)
+            except NotADirectoryError:
+                return Located(path, None, candidate, tuple(links), "not a directory on the way")
+            except OSError as exc:
+                return Located(path, None, candidate, tuple(links), exc.strerror or str(exc))
+            if stat.S_ISLNK(st.st_mode):
+                hops += 1
+                if hops > _MAX_LINK_HOPS:
+                    return Located(path, None, candidate, tuple(links), "symlink loop")
+                target = os.readlink(self.host(candidate))
+                links.append(f"{candidate} -> {target}")
+                base = "/" if target.startswith("/") else current
+                parts = [p for p in target.split("/") if p] + parts
+                current = base
+                continue
+            if parts and not stat.S_ISDIR(st.st_mode):
+                return Located(path, None, candidate, tuple(links), "not a directory on the way")
+            current = candidate
+        try:
+            st = os.stat(self.host(current), follow_symlinks=False)
+        except OSError as exc:  # pragma: no cover - raced away between the walk and here
+            return Located(path, None, current, tuple(links), exc.strerror or str(exc))
+        return Located(
+            path,
+            self.host(current),
+            current,
+            tuple(links),
+            None,
+            st.st_mode,
+            getattr(st, "st_uid", -1),
+            st.st_size,
+            st.st_mtime_ns,
+        )
+
+    def _locate_native(self, path: str) -> Located:
+        """Windows paths (drive letters, backslashes): the OS resolves links; no root to keep."""
+        target = os.path.realpath(path)
+        links = (
+            (f"{path} -> {target}",)
+            if os.path.normcase(target) != os.path.normcase(os.path.abspath(path))
+            else ()
+        )
+        try:
+            st = os.stat(target)
+        except OSError as exc:
+            problem = "missing" if isinstance(exc, FileNotFoundError) else str(exc.strerror)
+            return Located(path, None, target, links, problem)
+        return Located(
+            path, target, target, links, None, st.st_mode, -1, st.st_size, st.st_mtime_ns
+        )
+
+    def read_bounded(self, located: Located, limit: int = MAX_BUNDLE_BYTES) -> ReadResult:
+        """Read a regular file, at most ``limit`` bytes; refuse anything else without blocking."""
+        if located.host_path is None:
+            return ReadResult(None, located.problem or "missing")
+        if not stat.S_ISREG(located.mode):
+            return ReadResult(None, f"is a {located.kind}, not a regular file")
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+        try:
+            fd = os.open(located.host_path, flags)
+        except OSError as exc:
+            return ReadResult(None, f"cannot be opened: {exc.strerror or exc}")
+        try:
+            # The entry may have been swapped for a FIFO or device since it was stat'ed.
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return ReadResult(None, "is no longer a regular file")
+            chunks = []
+            remaining = limit + 1
+            while remaining > 0:
+                chunk = os.read(fd, min(remaining, 1 << 20))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                remaining -= len(chunk)
+        except OSError as exc:
+            return ReadResult(None, f"cannot be read: {exc.strerror or exc}")
+        finally:
+            os.close(fd)
+        data = b"".join(chunks)
+        if len(data) > limit:
+            return ReadResult(None, f"is larger than {limit // (1024 * 1024)} MiB")
+        return ReadResult(data, None)
+
+    def list_dir(self, located: Located) -> list[str] | None:
+        if located.host_path is None:
+            return None
+        try:
+            return sorted(os.listdir(located.host_path))
+        except OSError:
+            return None

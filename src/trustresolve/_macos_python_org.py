@@ -1,0 +1,17 @@
+"""Backend ``macos-python-org``: python.org framework builds' private OpenSSL cafile (issue 3)."""
+
+from __future__ import annotations
+
+from ._backend import Probe, does_not_apply
+from ._facts import PlatformFacts
+
+__all__ = ["MacOSPythonOrgBackend"]
+
+
+class MacOSPythonOrgBackend:
+    name = "macos-python-org"
+
+    def probe(self, facts: PlatformFacts) -> Probe:
+        if facts.os_family != "darwin":
+            return does_not_apply(self.name, "not macOS")
+        return does_not_apply(self.name, "not implemented yet (issue 3)")

@@ -1,0 +1,17 @@
+"""Backend ``windows``: the ROOT and CA system stores via ``ssl.enum_certificates`` (issue 3)."""
+
+from __future__ import annotations
+
+from ._backend import Probe, does_not_apply
+from ._facts import PlatformFacts
+
+__all__ = ["WindowsBackend"]
+
+
+class WindowsBackend:
+    name = "windows"
+
+    def probe(self, facts: PlatformFacts) -> Probe:
+        if facts.os_family != "windows":
+            return does_not_apply(self.name, "not Windows")
+        return does_not_apply(self.name, "not implemented yet (issue 3)")
