@@ -1,0 +1,72 @@
+"""Sphinx configuration for trustresolve's documentation."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "src")))
+
+from trustresolve import __version__  # noqa: E402
+
+project = "trustresolve"
+author = "trustresolve developers"
+copyright = "2026, trustresolve developers"  # noqa: A001
+release = version = __version__
+
+extensions = ["sphinx.ext.autodoc"]
+html_theme = "furo"
+html_static_path = ["_static"]
+html_title = f"trustresolve {__version__}"
+exclude_patterns = ["_build"]
+
+nitpicky = True
+# The builds run offline (no intersphinx inventory can be fetched), so references to the
+# standard library and to typing constructs cannot resolve; everything of ours must.
+nitpick_ignore_regex = [
+    (r"py:.*", r"(ssl|os|typing|collections\.abc|warnings|pathlib)\..*"),
+    (r"py:class", r"(str|int|bool|bytes|object|dict|list|tuple|None|Any|Mapping|Sequence|Callable)"),
+    (r"py:class", r"(Outcome|SourceKind|EnumCertificates|SecurityRunner|WindowsStoreEntry)"),
+    (r"py:class", r"(Exception|ValueError|Purpose|SSLContext|TLSVersion|VerifyMode)"),
+]
+autodoc_typehints = "description"
+autodoc_member_order = "bysource"
+
+
+def _write_unix_tables() -> None:
+    """Render the distro backend's candidate tables, so the docs cannot drift from the code."""
+    from trustresolve._distro import TABLES
+
+    titles = {
+        "linux": "Linux (and unknown Unix-likes)",
+        "android": "Android and Termux",
+        "freebsd": "FreeBSD",
+        "openbsd": "OpenBSD",
+        "netbsd": "NetBSD",
+        "dragonfly": "DragonFly BSD",
+        "solaris": "Solaris, illumos, OmniOS, SmartOS",
+        "aix": "AIX",
+        "haiku": "Haiku",
+    }
+    out = []
+    for family, title in titles.items():
+        table = TABLES[family]
+        out += [title, "~" * len(title), "", "Bundles, in order (with the directories paired to each):", ""]
+        for number, bundle in enumerate(table.bundles, 1):
+            dirs = ", ".join(f"``{d}``" for d in bundle.dirs) or "none"
+            out.append(f"{number}. ``{bundle.path}`` ({bundle.who}); directories: {dirs}")
+        out.append("")
+        if table.dirs:
+            out += ["Directory-only stores, when no bundle is valid:", ""]
+            out += [f"- ``{path}`` ({who})" for path, who in table.dirs]
+            out.append("")
+        if table.ignored:
+            out += ["Never used as stores (reported when present):", ""]
+            out += [f"- ``{path}``: {why}" for path, why in table.ignored]
+            out.append("")
+    target = os.path.join(os.path.dirname(__file__), "platforms", "_unix_tables.rst.inc")
+    with open(target, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(out))
+
+
+_write_unix_tables()

@@ -1,0 +1,42 @@
+"""nox sessions: tests on every supported interpreter, lint, mypy for three platforms, docs."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.error_on_missing_interpreters = True
+nox.options.sessions = ["tests", "lint", "mypy", "docs"]
+
+# CPython from pyenv (PYENV_VERSION lists them), PyPy from Debian's pypy3.
+PYTHONS = ["3.9", "3.10", "3.11", "3.12", "3.13", "pypy3"]
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    # PyPy 3.9 has no wheel of current cryptography and building it needs crates.io:
+    # --only-binary makes pip take the newest release that ships one.
+    session.install(
+        "--prefer-binary", "--only-binary", "cryptography", "-r", "requirements/tests.txt"
+    )
+    session.install("-e", ".")
+    session.run("pytest", *(session.posargs or ["-q"]))
+
+
+@nox.session(python="3.11")
+def lint(session: nox.Session) -> None:
+    session.install("-r", "requirements/lint.txt")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python="3.11")
+def mypy(session: nox.Session) -> None:
+    session.install("-r", "requirements/lint.txt", "certifi", "platformdirs")
+    for platform in ("linux", "darwin", "win32"):
+        session.run("mypy", "--strict", "--platform", platform, "src/trustresolve")
+
+
+@nox.session(python="3.11")
+def docs(session: nox.Session) -> None:
+    session.install("-r", "requirements/docs.txt", "-e", ".")
+    session.run("sphinx-build", "-W", "-n", "--keep-going", "-b", "html", "docs", "docs/_build")
