@@ -45,8 +45,11 @@ def explain(resolution: Resolution) -> str:
     width = max(len(a.backend) for a in resolution.attempts) if resolution.attempts else 0
     for attempt in resolution.attempts:
         mark = _MARKS.get(attempt.outcome, "?")
-        where = f" {attempt.location}" if attempt.location else ""
-        lines.append(f" {mark} {attempt.backend:<{width}}  {attempt.outcome:<10}{where}")
-        lines.append(f"   {'':<{width}}  {attempt.detail}")
-        lines += [f"   {'':<{width}}  WARNING: {w}" for w in attempt.warnings]
+        head = f" {mark} {attempt.backend:<{width}}  {attempt.outcome:<10} "
+        if attempt.location:
+            lines.append(head + attempt.location)
+            lines.append(f"   {'':<{width}}  {'':<10} {attempt.detail}")
+        else:
+            lines.append(head + attempt.detail)
+        lines += [f"   {'':<{width}}  {'':<10} WARNING: {w}" for w in attempt.warnings]
     return "\n".join(lines)

@@ -85,6 +85,13 @@ class Located:
         return f" (via {', '.join(self.links)})" if self.links else ""
 
 
+def _too_large(size: int, limit: int) -> str:
+    return (
+        f"is {size:,} bytes, larger than the {limit // (1024 * 1024)} MiB any CA bundle needs; "
+        "not read"
+    )
+
+
 @dataclass(frozen=True)
 class ReadResult:
     data: bytes | None
@@ -181,6 +188,8 @@ class FileSystem:
             return ReadResult(None, located.problem or "missing")
         if not stat.S_ISREG(located.mode):
             return ReadResult(None, f"is a {located.kind}, not a regular file")
+        if located.size > limit:
+            return ReadResult(None, _too_large(located.size, limit))
         flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
         try:
             fd = os.open(located.host_path, flags)
@@ -204,7 +213,7 @@ class FileSystem:
             os.close(fd)
         data = b"".join(chunks)
         if len(data) > limit:
-            return ReadResult(None, f"is larger than {limit // (1024 * 1024)} MiB")
+            return ReadResult(None, _too_large(len(data), limit))
         return ReadResult(data, None)
 
     def list_dir(self, located: Located) -> list[str] | None:
