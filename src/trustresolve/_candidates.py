@@ -73,6 +73,14 @@ def _writable_warning(located: Located) -> tuple[str, ...]:
     )
 
 
+def _absent_outcome(located: Located) -> Outcome:
+    if located.problem in ("missing", "dangling"):
+        return "missing"
+    if located.problem and "ermission denied" in located.problem:
+        return "unreadable"
+    return "invalid"
+
+
 def _missing_detail(located: Located) -> str:
     if located.problem == "dangling":
         return f"dangling symlink{located.link_note}: {located.target} does not exist"
@@ -86,8 +94,7 @@ def _missing_detail(located: Located) -> str:
 def check_bundle(fs: FileSystem, path: str) -> BundleCheck:
     located = fs.locate(path)
     if not located.exists:
-        outcome: Outcome = "missing" if located.problem in ("missing", "dangling") else "invalid"
-        return BundleCheck(located, outcome, _missing_detail(located))
+        return BundleCheck(located, _absent_outcome(located), _missing_detail(located))
     if not located.is_file:
         detail = f"is a {located.kind}, not a bundle file{located.link_note}"
         return BundleCheck(located, "invalid", detail)
@@ -125,8 +132,7 @@ def check_dir(fs: FileSystem, path: str, *, parse: bool = False) -> DirCheck:
     """Classify a directory; with ``parse`` read every hashed entry (directory-only stores)."""
     located = fs.locate(path)
     if not located.exists:
-        outcome: Outcome = "missing" if located.problem in ("missing", "dangling") else "invalid"
-        return DirCheck(located, outcome, _missing_detail(located))
+        return DirCheck(located, _absent_outcome(located), _missing_detail(located))
     if not located.is_dir:
         return DirCheck(located, "invalid", f"is a {located.kind}, not a directory")
     names = fs.list_dir(located)
