@@ -100,7 +100,7 @@ def check_bundle(fs: FileSystem, path: str) -> BundleCheck:
         return BundleCheck(located, "invalid", detail)
     read = fs.read_bounded(located)
     if read.data is None:
-        outcome = "unreadable" if "cannot" in (read.problem or "") else "invalid"
+        outcome: Outcome = "unreadable" if "cannot" in (read.problem or "") else "invalid"
         return BundleCheck(located, outcome, f"{read.problem}{located.link_note}")
     if not read.data.strip():
         return BundleCheck(located, "empty", f"is empty (0 certificates){located.link_note}")

@@ -30,7 +30,7 @@ from ._macos_trust import (
     read_trust_settings,
     user_keychain,
 )
-from ._model import Attempt
+from ._model import Attempt, Outcome
 from ._pem import scan_pem
 from ._snapshot import snapshot_source, summarize
 
@@ -112,7 +112,7 @@ class MacOSKeychainBackend:
         detail = f"{len(scan.certificates)} certificates ({role})"
         if scan.problems:
             detail += "; " + "; ".join(scan.problems)
-        outcome = "used" if scan.certificates else "empty"
+        outcome: Outcome = "used" if scan.certificates else "empty"
         return scan.certificates, Attempt(self.name, keychain, outcome, detail)
 
     def _settings(self, runner: SecurityRunner, domain: str) -> tuple[TrustSettings, Attempt]:

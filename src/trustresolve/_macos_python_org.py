@@ -64,7 +64,8 @@ class MacOSPythonOrgBackend:
                 "the python.org build's OpenSSL cafile, installed by Install Certificates.command "
                 "(certifi's Mozilla bundle: keychain and corporate roots are not in it)"
             )
-            return Probe((check.attempt(self.name, note=note),), source_from_checks(self.name, check))
+            source = source_from_checks(self.name, check)
+            return Probe((check.attempt(self.name, note=note),), source)
         if check.outcome == "missing" and check.located.problem == "dangling":
             why = (
                 f"{cafile} is a dangling link{check.located.link_note}: the certifi bundle that "

@@ -284,5 +284,7 @@ def evaluate(
             result.undecided.append(label)
         else:
             result.without_settings.append(label)
-    result.unmatched = sum(1 for domain in DOMAINS for key in settings.get(domain, {}) if key not in seen)
+    result.unmatched = sum(
+        1 for domain in DOMAINS for key in settings.get(domain, {}) if key not in seen
+    )
     return result

@@ -59,6 +59,12 @@ class TrustSource:
             "capath": self.display_capath or self.capath,
             "cert_count": self.cert_count,
             "warnings": list(self.warnings),
+            # What where()/contents() give when the OS verifies (kind "native").
+            "snapshot": (
+                {"backend": self.fallback.backend, "cert_count": self.fallback.cert_count}
+                if self.fallback is not None
+                else None
+            ),
         }
 
 

@@ -124,7 +124,7 @@ class NativeBackend:
                 f"{facts.python_version}; the {_OS[family]} snapshot below is used",
             )
         _, env_warning = _env_choice(facts)
-        warnings = (env_warning,) if env_warning else ()
+        warnings: tuple[str, ...] = (env_warning,) if env_warning else ()
         disabled = native_disabled(facts)
         if disabled:
             detail = f"{disabled}; the {_OS[family]} snapshot below is used instead"
@@ -167,4 +167,5 @@ class NativeBackend:
             warnings=warnings,
             fallback=fallback,
         )
-        return Probe((Attempt(self.name, None, "used", detail, warnings), *snapshot.attempts), source)
+        attempt = Attempt(self.name, None, "used", detail, warnings)
+        return Probe((attempt, *snapshot.attempts), source)

@@ -64,6 +64,9 @@ def resolve(facts: PlatformFacts | None = None, *, refresh: bool = False) -> Res
         cached = _cached.get("current")
         if cached is None or refresh:
             from ._facts import PlatformFacts
+            from ._macos_trust import clear_cache
+
+            clear_cache()  # trust settings are cached per process (issue 3); re-read them too
 
             cached = probe_all(PlatformFacts.current())
             _cached["current"] = cached
@@ -83,8 +86,13 @@ def where(resolution: Resolution | None = None) -> str:
     """
     resolution = resolution or resolve()
     source = _snapshot(resolution.source) if resolution.source else None
-    if source is None:  # pragma: no cover - resolve() raises instead
-        raise NoTrustStoreError("no trust store", resolution)
+    if source is None or not source.certificates:
+        # A native source with no snapshot (certifi missing too): no file can stand for it.
+        raise NoTrustStoreError(
+            "the OS verifies natively but no snapshot store exists to write as a PEM file; "
+            "install certifi or set SSL_CERT_FILE",
+            resolution,
+        )
     if source.kind == "file" and source.cafile and source.cafile_complete:
         return source.cafile
     from ._cache import materialize_bundle

@@ -74,7 +74,9 @@ class WincertstoreBackend:
         if facts.os_family != "windows":
             return does_not_apply(self.name, "not Windows")
         if facts.enum_certificates is not None:
-            detail = "not needed: ssl.enum_certificates exists, so the windows backend reads the stores"
+            detail = (
+                "not needed: ssl.enum_certificates exists, so the windows backend reads the stores"
+            )
             return Probe((Attempt(self.name, None, "skipped", detail),))
         if not facts.wincertstore:
             detail = (
@@ -90,7 +92,9 @@ class WincertstoreBackend:
             return read_windows_stores(self.name, enum, _VIA)
         try:
             import wincertstore  # noqa: F401 - fails early with a clear attempt
-        except Exception as exc:  # noqa: BLE001 - ctypes raises OSError/ImportError/AttributeError
-            detail = f"wincertstore is installed but cannot be imported: {exc!r}; {_HOW_TO_GET_A_STORE}"
+        except Exception as exc:  # ctypes raises OSError, ImportError or AttributeError
+            detail = (
+                f"wincertstore is installed but cannot be imported: {exc!r}; {_HOW_TO_GET_A_STORE}"
+            )
             return Probe((Attempt(self.name, None, "failed", detail),))
         return read_windows_stores(self.name, _read_live_store, _VIA)  # pragma: no cover

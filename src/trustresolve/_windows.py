@@ -48,7 +48,7 @@ class _StoreResult:
     kept: list[bytes] = field(default_factory=list)
     other_encoding: list[str] = field(default_factory=list)
     not_server_auth: list[str] = field(default_factory=list)
-    malformed: list[str] = field(default_factory=list)
+    malformed: list[tuple[str, str]] = field(default_factory=list)  # (entry, why)
 
 
 def _purposes(trust: frozenset[str]) -> str:
@@ -71,13 +71,14 @@ def _sort_entries(store: str, rows: Sequence[WindowsStoreEntry]) -> _StoreResult
             what = "a PKCS#7 blob" if encoding.startswith("pkcs_7") else "not X.509"
             result.other_encoding.append(f"entry {index} ({encoding}, {what})")
             continue
-        if trust is not True and SERVER_AUTH not in trust:
-            result.not_server_auth.append(f"{_label(der)} (trusted for {_purposes(trust)})")
+        purposes: frozenset[str] = frozenset() if isinstance(trust, bool) else trust
+        if trust is not True and SERVER_AUTH not in purposes:
+            result.not_server_auth.append(f"{_label(der)} (trusted for {_purposes(purposes)})")
             continue
         try:
             parse_certificate(der)
         except DERError as exc:
-            result.malformed.append(f"entry {index} {describe(der)}: {exc}")
+            result.malformed.append((f"entry {index} ({describe(der)})", str(exc)))
             continue
         result.kept.append(der)
     return result
@@ -104,14 +105,15 @@ def _store_attempt(
         )
     if result.malformed:
         skipped.append(
-            f"{len(result.malformed)} malformed, skipped: " + summarize(result.malformed)
+            f"{len(result.malformed)} malformed: "
+            + summarize([f"{entry}: {why}" for entry, why in result.malformed])
         )
     if skipped:
         detail += "; skipped " + "; ".join(skipped)
     warnings = tuple(
-        f"{store} {entry} is not a valid certificate and was skipped (one such entry broke "
-        "whole contexts in older CPython, issue 79846); remove it with certmgr.msc"
-        for entry in result.malformed
+        f"{store} store {entry} is not a valid certificate ({why}) and was skipped (one such "
+        "entry broke whole contexts in older CPython, issue 79846); remove it with certmgr.msc"
+        for entry, why in result.malformed
     )
     outcome: Outcome = "used" if result.kept else "skipped"
     return Attempt(backend, location, outcome, detail, warnings)
