@@ -144,6 +144,8 @@ def test_unreadable_file_as_a_non_root_user(tmp_path: Path) -> None:
         bundle.chmod(0o000)
         code = (
             "import os, sys, runpy, json, configparser, platformdirs, certifi\n"
+            # The stdlib lives in root's home: import what argparse loads lazily, too.
+            "import argparse, gettext, locale\n"
             "import trustresolve._backends, trustresolve._cli, trustresolve._explain\n"
             f"os.setgid({nobody.pw_gid}); os.setuid({nobody.pw_uid})\n"
             "sys.argv = ['trustresolve', '--which']\n"
