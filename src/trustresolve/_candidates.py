@@ -52,6 +52,8 @@ class DirCheck:
     detail: str
     hashed_entries: int = 0
     certificates: tuple[Certificate, ...] = ()  # only when parsed (directory-only stores)
+    #: The ``HHHHHHHH`` subject hashes of the usable entries, one per entry.
+    hashes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
 
     @property
@@ -64,13 +66,21 @@ class DirCheck:
 
 
 def _writable_warning(located: Located) -> tuple[str, ...]:
-    if not located.writable_by_others:
-        return ()
-    return (
-        f"{located.target} is writable by every user (mode {located.mode & 0o7777:04o}): anyone "
-        "on this machine can add a CA that you will trust; "
-        f"fix it with `chmod o-w {located.target}`",
-    )
+    """DESIGN §2: a store other users can write to is flagged (and still used)."""
+    warnings = []
+    if located.writable_by_others:
+        warnings.append(
+            f"{located.target} is writable by every user (mode {located.mode & 0o7777:04o}): "
+            "anyone on this machine can add a CA that you will trust; "
+            f"fix it with `chmod o-w {located.target}`"
+        )
+    if located.parent_replaceable:
+        parent = located.target.rsplit("/", 1)[0] or "/"
+        warnings.append(
+            f"{parent} is writable by every user without the sticky bit: anyone can replace "
+            f"{located.target}; fix it with `chmod o-w {parent}`"
+        )
+    return tuple(warnings)
 
 
 def _absent_outcome(located: Located) -> Outcome:
@@ -149,6 +159,7 @@ def check_dir(fs: FileSystem, path: str, *, parse: bool = False) -> DirCheck:
             f"certificates up in it (not a CA directory; `openssl rehash` makes one)",
         )
     certificates: list[Certificate] = []
+    hashes: list[str] = []
     usable = dangling = 0
     for name in hashed:
         entry = fs.locate(f"{located.target.rstrip('/')}/{name}")
@@ -156,6 +167,7 @@ def check_dir(fs: FileSystem, path: str, *, parse: bool = False) -> DirCheck:
             dangling += 1
             continue
         usable += 1
+        hashes.append(name.split(".", 1)[0].lower())
         if parse:
             read = fs.read_bounded(entry)
             if read.data is not None:
@@ -169,7 +181,13 @@ def check_dir(fs: FileSystem, path: str, *, parse: bool = False) -> DirCheck:
     if parse and not certificates:
         return DirCheck(located, "invalid", f"{usable} hashed entries but none holds a certificate")
     return DirCheck(
-        located, "used", detail, usable, tuple(certificates), _writable_warning(located)
+        located,
+        "used",
+        detail,
+        hashed_entries=usable,
+        certificates=tuple(certificates),
+        hashes=tuple(hashes),
+        warnings=_writable_warning(located),
     )
 
 

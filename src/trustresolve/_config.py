@@ -79,11 +79,12 @@ def read_config(facts: PlatformFacts) -> ConfigValues:
         read = facts.fs.read_bounded(located, limit=1 << 20)
         if read.data is None:
             why = "does not exist" if not located.exists else str(read.problem)
-            return ConfigValues(
-                tuple(files),
-                values,
-                f"TRUSTRESOLVE_CONFIG={path!r} {why}; point it at an INI file or unset it",
-            )
+            error: str | None
+            if pinned:
+                error = f"TRUSTRESOLVE_CONFIG={path!r} {why}; point it at an INI file or unset it"
+            else:
+                error = f"config file {path} {why}; make it a readable INI file or remove it"
+            return ConfigValues(tuple(files), values, error)
         files.append(path)
         error = _parse_into(path, read.data, values)
         if error:
@@ -98,9 +99,16 @@ def _parse_into(path: str, data: bytes, values: dict[str, tuple[str, str]]) -> s
     except (configparser.Error, UnicodeDecodeError) as exc:
         return f"config file {path} is not valid INI: {exc}".replace("\n", " ")
     if not parser.has_section(SECTION):
+        # The file is trustresolve's own: any other section is a typo that would otherwise
+        # leave the system store silently in place.
+        others = ", ".join(f"[{name}]" for name in parser.sections())
+        if others:
+            return f"config file {path} has {others} but no [{SECTION}] section; rename it"
         return None
     for key, raw in parser.items(SECTION):
-        value = raw
+        value = raw.strip()
+        if key in ("cafile", "capath") and not value:
+            continue  # an empty value counts as unset, like an empty SSL_CERT_FILE
         if key not in KNOWN_KEYS:
             known = ", ".join(KNOWN_KEYS)
             return f"config file {path}: unknown key {key!r} in [{SECTION}]; known keys: {known}"

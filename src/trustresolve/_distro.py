@@ -11,6 +11,7 @@ not stores (rustls/openssl-probe #37, #25).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from ._backend import Probe, does_not_apply
 from ._candidates import BundleCheck, DirCheck, check_bundle, check_dir, source_from_checks
 from ._facts import PlatformFacts
 from ._model import Attempt
+from ._subject_hash import name_hash
 
 __all__ = ["TABLES", "Bundle", "DistroBackend", "Table"]
 
@@ -64,7 +66,7 @@ _LINUX = Table(
             ("/etc/ssl/certs",),
             "NixOS (legacy name), Nix-built images",
         ),
-        Bundle("/etc/ssl/certs.pem", (), "Void Linux"),
+        Bundle("/etc/ssl/certs.pem", ("/etc/ssl/certs",), "Void Linux"),
         Bundle("/etc/pki/tls/cacert.pem", (), "OpenELEC"),
         Bundle("/opt/etc/ssl/certs/ca-certificates.crt", ("/opt/etc/ssl/certs",), "Entware"),
         Bundle("/etc/ssl/certs/cacert.pem", ("/etc/security/certificates",), "OpenHarmony"),
@@ -236,19 +238,29 @@ class DistroBackend:
     ) -> DirCheck | None:
         """The first hashed directory that carries the bundle's trust set, if any."""
         want = len(check.certificates)
+        wanted_hashes: Counter[str] | None = None
         for path in bundle.dirs:
             directory = check_dir(facts.fs, path)
             if not directory.located.exists:
                 continue
             if directory.ok and directory.hashed_entries == want:
-                attempts.append(directory.attempt(self.name, note="same trust set as the bundle"))
-                return directory
-            why = (
-                f"not paired: {directory.hashed_entries} hashed entries, the bundle has {want} "
-                "certificates"
-                if directory.ok
-                else "not paired with the bundle"
-            )
+                # Same subjects, entry for entry: a stale directory hashed from other roots
+                # must not be paired, or OpenSSL would trust what the bundle no longer holds.
+                # (Loading checks the certificates themselves once more; see _load.)
+                if wanted_hashes is None:
+                    wanted_hashes = Counter(name_hash(c.subject) for c in check.certificates)
+                if Counter(directory.hashes) == wanted_hashes:
+                    note = "same trust set as the bundle"
+                    attempts.append(directory.attempt(self.name, note=note))
+                    return directory
+                why = "not paired: its entries name other certificates than the bundle holds"
+            elif directory.ok:
+                why = (
+                    f"not paired: {directory.hashed_entries} hashed entries, the bundle has "
+                    f"{want} certificates"
+                )
+            else:
+                why = "not paired with the bundle"
             attempts.append(directory.attempt(self.name, "skipped", why))
         return None
 

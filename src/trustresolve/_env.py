@@ -6,6 +6,11 @@ store is an error naming the variable — never a silent fall-through to another
 value counts as unset (as in Go). ``SSL_CERT_DIR`` is a list (``:`` on POSIX, ``;`` on Windows)
 whose empty parts are dropped (rustls-native-certs #241).
 
+Either variable replaces the *whole* store, as in rustls-native-certs: with only
+``SSL_CERT_FILE`` set, the default directory is not added (OpenSSL would still consult it).
+One variable then says everything that is trusted, which is what ``--which`` can explain;
+set ``SSL_CERT_DIR`` as well to add a directory.
+
 ``REQUESTS_CA_BUNDLE`` and ``CURL_CA_BUNDLE`` are requests' and curl's own overrides: those
 tools apply them above whatever context they are given, so trustresolve does not read them as a
 source (that would make our contexts disagree with every OpenSSL-based program). When one is
@@ -22,6 +27,7 @@ from ._model import Attempt
 __all__ = ["EnvBackend", "split_dir_list"]
 
 _DIR = "SSL_CERT_DIR"
+_TOOL_USERS = {"REQUESTS_CA_BUNDLE": "requests and pip", "CURL_CA_BUNDLE": "requests and curl"}
 _TOOL_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
 
@@ -93,8 +99,8 @@ class EnvBackend:
                 self.name,
                 value,
                 "skipped",
-                f"{variable} is set: requests uses it instead of any context it is given; "
-                "trustresolve follows OpenSSL's SSL_CERT_FILE/SSL_CERT_DIR instead",
+                f"{variable} is set: {_TOOL_USERS[variable]} use it instead of any context "
+                "they are given; trustresolve follows OpenSSL's SSL_CERT_FILE/SSL_CERT_DIR",
             )
             for variable in _TOOL_VARIABLES
             if (value := facts.getenv(variable)) is not None

@@ -46,6 +46,8 @@ class Located:
     uid: int = -1
     size: int = 0
     mtime_ns: int = 0
+    #: The directory holding the entry lets any user replace it (o+w without the sticky bit).
+    parent_replaceable: bool = False
 
     @property
     def exists(self) -> bool:
@@ -114,11 +116,18 @@ class FileSystem:
         """Follow ``path`` component by component, links resolved inside the root."""
         if os.sep != "/" and self.root == os.path.abspath("/"):
             return self._locate_native(path)
-        path = posixpath.normpath(path) if path.startswith("/") else path
+        if not path.startswith("/"):
+            # Relative to the working directory, as OpenSSL opens it (issue 2); inside a
+            # --root tree there is no working directory, so relative means from its top.
+            path = os.path.abspath(path) if self.root == "/" else "/" + path
+        path = posixpath.normpath(path)
         links: list[str] = []
         parts = [p for p in path.split("/") if p]
         current = "/"
         hops = 0
+        # How many components remain when the last link's target ends: a miss on that very
+        # component is a dangling link, a miss further down is an ordinary missing file.
+        link_target_end = -1
         while parts:
             name = parts.pop(0)
             if name == ".":
@@ -130,7 +139,8 @@ class FileSystem:
             try:
                 st = os.lstat(self.host(candidate))
             except FileNotFoundError:
-                problem = "dangling" if links else "missing"
+                inside_target = link_target_end >= 0 and len(parts) >= link_target_end
+                problem = "dangling" if inside_target else "missing"
                 return Located(path, None, candidate, tuple(links), problem)
             except NotADirectoryError:
                 return Located(path, None, candidate, tuple(links), "not a directory on the way")
@@ -143,6 +153,7 @@ class FileSystem:
                 target = os.readlink(self.host(candidate))
                 links.append(f"{candidate} -> {target}")
                 base = "/" if target.startswith("/") else current
+                link_target_end = len(parts)
                 parts = [p for p in target.split("/") if p] + parts
                 current = base
                 continue
@@ -163,7 +174,15 @@ class FileSystem:
             getattr(st, "st_uid", -1),
             st.st_size,
             st.st_mtime_ns,
+            self._parent_replaceable(current),
         )
+
+    def _parent_replaceable(self, path: str) -> bool:
+        try:
+            mode = os.stat(self.host(posixpath.dirname(path) or "/")).st_mode
+        except OSError:
+            return False
+        return bool(mode & stat.S_IWOTH) and not mode & stat.S_ISVTX
 
     def _locate_native(self, path: str) -> Located:
         """Windows paths (drive letters, backslashes): the OS resolves links; no root to keep."""
