@@ -9,9 +9,9 @@ Where: ``TRUSTRESOLVE_CACHE_DIR`` when set (tests, packagers, read-only homes), 
 platformdirs' ``user_cache_dir("trustresolve")``. What protects it:
 
 - written atomically: a file is written to a temporary name, fsync'ed and renamed; a hashed
-  directory is filled under a temporary name and renamed whole, with a ``MANIFEST`` of the SHA-256
-  of every file written last. A per-entry lock file serializes builders; without it (a file system
-  without locks) the rename still leaves one complete entry;
+  directory is filled under a temporary name and renamed whole (then its parent fsync'ed), with a
+  ``MANIFEST`` of the SHA-256 of every file written last. A per-entry lock file serializes
+  builders; without one (a file system without locks) the rename still leaves one complete entry;
 - verified on reuse: a bundle must hold exactly the expected bytes; a hashed directory must list
   exactly its manifest's files with their digests. A damaged, truncated or foreign entry is moved
   aside and rebuilt;
@@ -136,13 +136,7 @@ def materialize_hashed_dir(certs: Sequence[bytes]) -> str:
         tmp = tempfile.mkdtemp(prefix=".tmp-hashed-", dir=root)
         try:
             _fill_hashed_dir(tmp, key, files)
-            _discard(path)
-            try:
-                os.rename(tmp, path)
-            except OSError:
-                # Only without working locks: someone else renamed a complete entry in first.
-                if not _hashed_dir_ok(path, key):
-                    raise
+            _install(tmp, path, key)
         except OSError as exc:
             raise TrustResolveError(
                 f"could not write the hashed directory {path}: {exc}; set {ENV_VAR} to a "
@@ -152,6 +146,24 @@ def materialize_hashed_dir(certs: Sequence[bytes]) -> str:
             shutil.rmtree(tmp, ignore_errors=True)
         _fsync_dir(root)
     return path
+
+
+def _install(tmp: str, path: str, key: str) -> None:
+    """Rename the complete directory ``tmp`` to ``path``, replacing a damaged entry there.
+
+    Several tries only matter without working locks, where other processes may be installing
+    or discarding the same entry at the same moment; each of their entries is complete.
+    """
+    for _ in range(8):
+        if _hashed_dir_ok(path, key):
+            return  # someone else installed a complete entry first
+        _discard(path)
+        try:
+            os.rename(tmp, path)
+        except OSError:
+            continue
+        return
+    os.rename(tmp, path)  # let the last error surface
 
 
 def hashed_dir_for_key(key: str) -> str | None:
@@ -291,11 +303,12 @@ def _fill_hashed_dir(directory: str, key: str, files: list[tuple[str, bytes]]) -
 
 
 def _write_new(path: str, data: bytes) -> None:
+    # No fsync per file: ~140 journal commits cost a second on a busy disk, and durability is
+    # not needed where every entry is verified against its manifest before use. A crash that
+    # leaves short files behind is caught there and the entry rebuilt.
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     with os.fdopen(os.open(path, flags, 0o600), "wb") as handle:
         handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 def _hashed_dir_ok(path: str, key: str) -> bool:

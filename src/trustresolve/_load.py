@@ -20,6 +20,7 @@ The certificates trusted are the same in every case; only when they are parsed c
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import ssl
@@ -211,10 +212,8 @@ def _recall(identity: str) -> str | None:
 
 
 def _remember(identity: str, value: str) -> None:
-    try:
+    with contextlib.suppress(TrustResolveError):
         _cache.write_note(identity, value)
-    except TrustResolveError:
-        pass
 
 
 def _read(path: str) -> bytes | None:

@@ -1,0 +1,500 @@
+"""load_source loads lazily and trusts exactly what the bundle trusts (real loopback handshakes)."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+import ssl
+import subprocess
+import threading
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import certifi
+import pytest
+import trustme
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.name import _ASN1Type
+from cryptography.x509.oid import NameOID
+
+from _lazy_servers import handshake, tls_server
+from trustresolve import _load
+from trustresolve._errors import TrustSourceLoadError
+from trustresolve._model import TrustSource
+
+A = _ASN1Type
+NOW = datetime.datetime.now(datetime.timezone.utc)
+DAY = datetime.timedelta(days=1)
+
+
+def cn(value: str, kind: _ASN1Type = A.UTF8String) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, value, _type=kind)])
+
+
+@dataclass
+class Issued:
+    hostname: str
+    ca_pem: str  # the CA that must be in the store
+    chain_pem: str  # leaf (+ intermediate) as the server sends it
+    key_pem: bytes
+
+
+def _pem(cert: x509.Certificate) -> str:
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def _ca(subject: x509.Name) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - DAY)
+        .not_valid_after(NOW + DAY)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def _child(
+    issuer_key: ec.EllipticCurvePrivateKey,
+    issuer_name: x509.Name,
+    subject: x509.Name,
+    *,
+    hostname: str | None,
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - DAY)
+        .not_valid_after(NOW + DAY)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), False
+        )
+    )
+    if hostname:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False
+        ).add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+    else:
+        builder = builder.add_extension(
+            x509.BasicConstraints(ca=True, path_length=0), critical=True
+        ).add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
+        )
+    return key, builder.sign(issuer_key, hashes.SHA256())
+
+
+# (CA subject, the issuer name its children carry): equal names, and names OpenSSL only
+# matches through its canonical form (another string type, case, spacing), plus a subject
+# that two CAs share (hash files HHHHHHHH.0 and .1).
+CA_NAMES = [
+    (cn("Lazy Root One"), cn("Lazy Root One")),
+    (cn("Lazy Root Two", A.PrintableString), cn("lazy   root two ", A.UTF8String)),
+    (cn("Lazy BMP Root Ä", A.BMPString), cn("LAZY bmp ROOT Ä", A.UTF8String)),
+    (cn("Teletex Root", A.T61String), cn("teletex root", A.PrintableString)),
+    (cn("Twin Root"), cn("Twin Root")),
+    (cn("Twin Root"), cn("Twin Root")),
+    (
+        x509.Name(
+            [
+                x509.RelativeDistinguishedName(
+                    [
+                        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Multi Org"),
+                        x509.NameAttribute(NameOID.COMMON_NAME, "Multi Root"),
+                    ]
+                )
+            ]
+        ),
+        x509.Name(
+            [
+                x509.RelativeDistinguishedName(
+                    [
+                        x509.NameAttribute(NameOID.COMMON_NAME, "multi root"),
+                        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "MULTI  ORG"),
+                    ]
+                )
+            ]
+        ),
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def issued() -> list[Issued]:
+    """A leaf per CA, and for the first CA also a leaf under an intermediate."""
+    out = []
+    for index, (subject, issuer_name) in enumerate(CA_NAMES):
+        ca_key, ca_cert = _ca(subject)
+        host = f"leaf{index}.lazy.test"
+        key, leaf = _child(ca_key, issuer_name, cn(host), hostname=host)
+        out.append(Issued(host, _pem(ca_cert), _pem(leaf), _key_pem(key)))
+        if index == 0:
+            inter_key, inter = _child(ca_key, issuer_name, cn("Lazy Intermediate"), hostname=None)
+            key, leaf = _child(
+                inter_key, inter.subject, cn("via.lazy.test"), hostname="via.lazy.test"
+            )
+            out.append(
+                Issued("via.lazy.test", _pem(ca_cert), _pem(leaf) + _pem(inter), _key_pem(key))
+            )
+    return out
+
+
+@pytest.fixture(scope="module")
+def outsider() -> Issued:
+    ca_key, ca_cert = _ca(cn("Not In The Bundle"))
+    key, leaf = _child(
+        ca_key, ca_cert.subject, cn("outsider.lazy.test"), hostname="outsider.lazy.test"
+    )
+    return Issued("outsider.lazy.test", _pem(ca_cert), _pem(leaf), _key_pem(key))
+
+
+@pytest.fixture(scope="module")
+def server(
+    issued: list[Issued], outsider: Issued, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, int]]:
+    """One loopback server; SNI picks which leaf it presents."""
+    work = tmp_path_factory.mktemp("server")
+    contexts = {}
+    for item in [*issued, outsider]:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        chain, key = work / f"{item.hostname}.pem", work / f"{item.hostname}.key"
+        chain.write_text(item.chain_pem)
+        key.write_bytes(item.key_pem)
+        ctx.load_cert_chain(str(chain), str(key))
+        contexts[item.hostname] = ctx
+    default = next(iter(contexts.values()))
+
+    def pick(sock: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
+        if name in contexts:
+            sock.context = contexts[name]
+
+    default.sni_callback = pick  # type: ignore[assignment]
+    with tls_server(default) as address:
+        yield address
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "cache"
+    monkeypatch.setenv("TRUSTRESOLVE_CACHE_DIR", str(root))
+    _load._plans.clear()
+    return root
+
+
+@pytest.fixture
+def bundle(tmp_path: Path, issued: list[Issued]) -> Path:
+    """certifi's roots plus the test CAs, like SSL_CERT_FILE on a bundle-only system."""
+    path = tmp_path / "bundle.pem"
+    cas = dict.fromkeys(item.ca_pem for item in issued)
+    path.write_text(Path(certifi.where()).read_text() + "".join(cas))
+    return path
+
+
+def client(source: TrustSource) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    _load.load_source(ctx, source)
+    return ctx
+
+
+def eager(source: TrustSource) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(cafile=source.cafile, capath=source.capath, cadata=source.cadata)
+    return ctx
+
+
+def verifies(ctx: ssl.SSLContext, address: tuple[str, int], hostname: str) -> bool:
+    try:
+        handshake(ctx, address, hostname)
+    except ssl.SSLCertVerificationError:
+        return False
+    return True
+
+
+def plan(source: TrustSource) -> _load._Plan:
+    return _load._plan_for(source)
+
+
+def test_bundle_is_loaded_as_a_materialized_hashed_dir(
+    bundle: Path, private_cache: Path, server: tuple[str, int], issued: list[Issued]
+) -> None:
+    source = TrustSource(backend="env", kind="file", cafile=str(bundle), cert_count=0)
+    ctx = client(source)
+    (capath,) = plan(source).capaths
+    assert capath.startswith(str(private_cache))
+    assert ctx.get_ca_certs() == []  # nothing parsed yet: that is the point
+    assert verifies(ctx, server, issued[0].hostname)
+    assert len(ctx.get_ca_certs()) == 1  # only the issuer the handshake needed
+
+
+def test_same_certificates_trusted_as_the_bundle(
+    bundle: Path, server: tuple[str, int], issued: list[Issued], outsider: Issued
+) -> None:
+    source = TrustSource(backend="env", kind="file", cafile=str(bundle))
+    lazy, reference = client(source), eager(source)
+    for item in issued:  # every test CA verifies what it issued, one fresh context each
+        assert verifies(client(source), server, item.hostname), item.hostname
+        assert verifies(reference, server, item.hostname), item.hostname
+    assert not verifies(lazy, server, outsider.hostname)
+    assert not verifies(reference, server, outsider.hostname)
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+def test_every_bundle_root_is_findable(bundle: Path, private_cache: Path) -> None:
+    # certifi's roots have no keys here, so ask OpenSSL itself to find each one: verifying a
+    # root's own certificate against the lazy directory succeeds only if by_dir finds it.
+    source = TrustSource(backend="env", kind="file", cafile=str(bundle))
+    (capath,) = plan(source).capaths
+    roots = bundle.read_text().count("BEGIN CERTIFICATE")
+    work = private_cache.parent / "one"
+    work.mkdir()
+    failed = []
+    for index, block in enumerate(bundle.read_text().split("-----END CERTIFICATE-----")[:-1]):
+        pem = work / f"{index}.pem"
+        pem.write_text(block + "-----END CERTIFICATE-----\n")
+        run = subprocess.run(
+            [
+                "openssl",
+                "verify",
+                "-no-CAfile",
+                "-CApath",
+                capath,
+                "-partial_chain",
+                "-no_check_time",
+                str(pem),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if run.returncode != 0:
+            failed.append((index, run.stdout + run.stderr))
+    assert failed == []
+    assert index + 1 == roots
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+def test_store_with_matching_hashed_dir_uses_it(
+    tmp_path: Path, issued: list[Issued], server: tuple[str, int], private_cache: Path
+) -> None:
+    store = tmp_path / "certs"
+    store.mkdir()
+    cas = list(dict.fromkeys(item.ca_pem for item in issued))
+    for index, pem in enumerate(cas):
+        (store / f"ca{index}.pem").write_text(pem)
+    subprocess.run(["openssl", "rehash", str(store)], check=True, capture_output=True)
+    (store / "ca-certificates.crt").write_text("".join(cas))
+    source = TrustSource(
+        backend="distro",
+        kind="file",
+        cafile=str(store / "ca-certificates.crt"),
+        capath=str(store),
+    )
+    assert plan(source).capaths == (str(store),)
+    assert all(verifies(client(source), server, item.hostname) for item in issued)
+
+    # A store whose directory misses a certificate of the bundle is not used alone.
+    link = next(p for p in store.iterdir() if p.is_symlink() and p.name.endswith(".1"))
+    link.unlink()
+    _load._plans.clear()
+    capaths = plan(source).capaths
+    assert capaths[0].startswith(str(private_cache)) and capaths[1:] == (str(store),)
+    assert all(verifies(client(source), server, item.hostname) for item in issued)
+
+
+def test_changed_bundle_is_noticed(
+    tmp_path: Path, issued: list[Issued], server: tuple[str, int]
+) -> None:
+    path = tmp_path / "changing.pem"
+    path.write_text(issued[0].ca_pem)
+    source = TrustSource(backend="env", kind="file", cafile=str(path))
+    assert verifies(client(source), server, issued[0].hostname)
+    assert not verifies(client(source), server, issued[2].hostname)
+    path.write_text(issued[2].ca_pem + issued[3].ca_pem)
+    assert verifies(client(source), server, issued[2].hostname)
+    assert not verifies(client(source), server, issued[0].hostname)
+
+
+def test_cadata_and_native_fallback_are_lazy(
+    issued: list[Issued], server: tuple[str, int], private_cache: Path, outsider: Issued
+) -> None:
+    cadata = "".join(dict.fromkeys(item.ca_pem for item in issued))
+    snapshot = TrustSource(backend="windows", kind="data", cadata=cadata)
+    native = TrustSource(backend="native", kind="native", fallback=snapshot)
+    for source in (snapshot, native):
+        ctx = client(source)
+        assert ctx.get_ca_certs() == []
+        assert verifies(ctx, server, issued[1].hostname)
+        assert not verifies(ctx, server, outsider.hostname)
+    assert plan(snapshot).capaths[0].startswith(str(private_cache))
+    client(TrustSource(backend="native", kind="native"))  # nothing to load, no error
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "-----BEGIN TRUSTED CERTIFICATE-----\nMIIB\n-----END TRUSTED CERTIFICATE-----\n",
+        "-----BEGIN X509 CRL-----\nMIIB\n-----END X509 CRL-----\n",
+        "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n",
+        "-----BEGIN CERTIFICATE----- \nodd framing\n-----END CERTIFICATE-----\n",
+    ],
+)
+def test_bundles_a_hashed_dir_cannot_reproduce_load_as_given(
+    tmp_path: Path, issued: list[Issued], extra: str
+) -> None:
+    path = tmp_path / "odd.pem"
+    path.write_text(issued[0].ca_pem + extra)
+    source = TrustSource(backend="env", kind="file", cafile=str(path))
+    assert plan(source).eager
+    # ...and so behaves exactly as loading the file always did, error or not.
+    try:
+        eager(source)
+    except ssl.SSLError:
+        with pytest.raises(TrustSourceLoadError):
+            client(source)
+    else:
+        client(source)
+
+
+def test_capath_only_source_is_loaded_as_given(tmp_path: Path) -> None:
+    source = TrustSource(backend="env", kind="dir", capath=str(tmp_path))
+    assert plan(source).eager
+    client(source)
+
+
+def test_missing_bundle_keeps_the_error_wrapping(tmp_path: Path) -> None:
+    missing = str(tmp_path / "nope.pem")
+    with pytest.raises(TrustSourceLoadError, match=r"nope\.pem") as info:
+        client(TrustSource(backend="env", kind="file", cafile=missing))
+    assert info.value.backend == "env"
+    assert info.value.path == missing
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX modes")
+def test_unusable_cache_warns_and_loads_eagerly(
+    bundle: Path, private_cache: Path, server: tuple[str, int], issued: list[Issued]
+) -> None:
+    private_cache.mkdir(mode=0o777)
+    os.chmod(private_cache, 0o777)
+    source = TrustSource(backend="env", kind="file", cafile=str(bundle))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ctx = client(source)
+    assert plan(source).eager
+    assert any(str(private_cache) in str(w.message) for w in caught)
+    assert verifies(ctx, server, issued[0].hostname)
+    assert os.listdir(private_cache) == []
+
+
+def test_materialized_dir_deleted_mid_process_is_rebuilt(
+    bundle: Path, server: tuple[str, int], issued: list[Issued]
+) -> None:
+    source = TrustSource(backend="env", kind="file", cafile=str(bundle))
+    (capath,) = plan(source).capaths
+    shutil.rmtree(capath)
+    assert verifies(client(source), server, issued[0].hostname)
+    assert os.path.isdir(capath)
+
+
+def test_threads_share_one_plan(
+    bundle: Path, server: tuple[str, int], issued: list[Issued]
+) -> None:
+    source = TrustSource(backend="env", kind="file", cafile=str(bundle))
+    errors: list[BaseException] = []
+
+    def work(index: int) -> None:
+        try:
+            item = issued[index % len(issued)]
+            assert verifies(client(source), server, item.hostname)
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(24)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+
+def _crl(ca: trustme.CA, revoked: list[int]) -> bytes:
+    key = serialization.load_pem_private_key(ca.private_key_pem.bytes(), password=None)
+    issuer = x509.load_pem_x509_certificate(ca.cert_pem.bytes())
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(issuer.subject)
+        .last_update(NOW - DAY)
+        .next_update(NOW + DAY)
+    )
+    for serial in revoked:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder()
+            .serial_number(serial)
+            .revocation_date(NOW - DAY)
+            .build()
+        )
+    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("loader", ["lazy", "eager"])
+def test_crl_file_still_revokes_with_lazy_loading(tmp_path: Path, loader: str) -> None:
+    ca = trustme.CA()
+    good, bad = ca.issue_cert("good.crl.test"), ca.issue_cert("revoked.crl.test")
+    bad_serial = x509.load_pem_x509_certificate(bad.cert_chain_pems[0].bytes()).serial_number
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_text(Path(certifi.where()).read_text() + ca.cert_pem.bytes().decode())
+    crl = tmp_path / "crl.pem"
+    crl.write_bytes(_crl(ca, [bad_serial]))
+
+    contexts = {}
+    for leaf, host in ((good, "good.crl.test"), (bad, "revoked.crl.test")):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        leaf.configure_cert(ctx)
+        contexts[host] = ctx
+    server_ctx = contexts["good.crl.test"]
+
+    def pick(sock: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
+        if name in contexts:
+            sock.context = contexts[name]
+
+    server_ctx.sni_callback = pick  # type: ignore[assignment]
+    source = TrustSource(backend="env", kind="file", cafile=str(bundle))
+
+    def crl_client() -> ssl.SSLContext:
+        ctx = client(source) if loader == "lazy" else eager(source)
+        ctx.load_verify_locations(cafile=str(crl))
+        ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
+        return ctx
+
+    with tls_server(server_ctx) as address:
+        handshake(crl_client(), address, "good.crl.test")
+        with pytest.raises(ssl.SSLCertVerificationError, match="revoked"):
+            handshake(crl_client(), address, "revoked.crl.test")
+    if loader == "lazy":
+        assert not plan(source).eager
