@@ -1,38 +1,78 @@
 """trustresolve: which CA certificates does this machine trust, and how to load them fast.
 
 Importing this package does no I/O and imports neither certifi, platformdirs nor truststore
-(DESIGN §6): everything past the names below loads on first use.
+(DESIGN §6). It does not even import ``ssl`` or ``dataclasses``: every name below except the
+exceptions loads on first use, so ``import trustresolve`` costs next to nothing beside
+``import ssl`` (issue 5).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from ._errors import ConfigurationError, NoTrustStoreError, TrustResolveError, TrustSourceLoadError
-from ._model import Attempt, Resolution, TrustSource
-from ._resolve import contents, resolve, where
 from ._version import __version__
 
+# Not ``from typing import TYPE_CHECKING``: importing typing alone would cost more than the
+# rest of this module (type checkers understand the constant).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
+    from ._context import (
+        InsecureContextWarning,
+        context_from_options,
+        context_from_uri,
+        create_default_context,
+    )
     from ._facts import PlatformFacts
+    from ._inject import extract_from_ssl, inject_into_ssl, is_injected
+    from ._model import Attempt, Resolution, TrustSource
+    from ._options import OPTION_NAMES, TLSOptions, TLSOptionWarning
+    from ._resolve import contents, resolve, where
 
 __all__ = [
+    "OPTION_NAMES",
     "Attempt",
     "ConfigurationError",
+    "InsecureContextWarning",
     "NoTrustStoreError",
     "PlatformFacts",
     "Resolution",
+    "TLSOptionWarning",
+    "TLSOptions",
     "TrustResolveError",
     "TrustSource",
     "TrustSourceLoadError",
     "__version__",
     "contents",
+    "context_from_options",
+    "context_from_uri",
+    "create_default_context",
+    "extract_from_ssl",
+    "inject_into_ssl",
+    "is_injected",
     "resolve",
     "where",
 ]
 
+# name -> the private module that defines it; imported on first access.
 _LAZY = {
+    "Attempt": "._model",
+    "Resolution": "._model",
+    "TrustSource": "._model",
     "PlatformFacts": "._facts",
+    "TLSOptions": "._options",
+    "TLSOptionWarning": "._options",
+    "OPTION_NAMES": "._options",
+    "InsecureContextWarning": "._context",
+    "is_injected": "._inject",
+    "contents": "._resolve",
+    "resolve": "._resolve",
+    "where": "._resolve",
+    "context_from_options": "._context",
+    "context_from_uri": "._context",
+    "create_default_context": "._context",
+    "extract_from_ssl": "._inject",
+    "inject_into_ssl": "._inject",
 }
 
 
@@ -43,5 +83,9 @@ def __getattr__(name: str) -> Any:
     import importlib
 
     value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
+    globals()[name] = value  # later look-ups are plain attribute reads
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # not typing's: ``import trustresolve`` must not import typing
 if TYPE_CHECKING:
     from ._model import Resolution
 

@@ -249,6 +249,9 @@ def _show_raw(raw: object) -> str:
 def _validate(spec: _Spec, spelling: str, raw: object, origin: Origin) -> Any:
     if spec.kind == "bool":
         flag = _parse_bool(spelling, raw, origin)
+        if spec.setting == "tlsAllowInvalidCertificates":
+            # One domain for this setting and ssl_cert_reqs, so CERT_OPTIONAL can be told apart.
+            return ssl.CERT_NONE if flag else ssl.CERT_REQUIRED
         return not flag if spec.inverted else flag
     if spec.kind == "cert_reqs":
         return _parse_cert_reqs(spelling, raw, origin)
@@ -685,8 +688,9 @@ class TLSOptions:
         """The options given, under their canonical tls* names, with typed values.
 
         Legacy names are translated (``ssl_cert_reqs=CERT_NONE`` gives
-        ``tlsAllowInvalidCertificates: True``; CERT_OPTIONAL verifies like CERT_REQUIRED in a
-        client, so it gives ``False``); ``ssl_keyfile`` has no tls* name and keeps its own.
+        ``tlsAllowInvalidCertificates: True``). Two have no tls* spelling and keep their own:
+        ``ssl_keyfile`` and ``ssl_cert_reqs: "CERT_OPTIONAL"``, so the dict always round-trips
+        through :meth:`from_kwargs`.
         The passphrase is included: this is data, not a log line.
         """
         return dict(self._canonical_items())
@@ -695,10 +699,12 @@ class TLSOptions:
         for setting, entry in self._source.entries.items():
             if entry.value is None:
                 continue
-            if setting == "tlsAllowInvalidCertificates":
-                yield setting, entry.value == ssl.CERT_NONE
-            else:
+            if setting != "tlsAllowInvalidCertificates":
                 yield setting, entry.value
+            elif entry.value == ssl.CERT_OPTIONAL:  # no tls* spelling; kept like ssl_keyfile
+                yield "ssl_cert_reqs", "CERT_OPTIONAL"
+            else:
+                yield setting, entry.value == ssl.CERT_NONE
 
     def create_context(
         self, *, minimum_version: ssl.TLSVersion | None = None
