@@ -7,11 +7,11 @@ import sys
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "src")))
 
-from trustresolve import __version__  # noqa: E402
+from trustresolve import __version__
 
 project = "trustresolve"
 author = "trustresolve developers"
-copyright = "2026, trustresolve developers"  # noqa: A001
+copyright = "2026, trustresolve developers"
 release = version = __version__
 
 extensions = ["sphinx.ext.autodoc"]
@@ -24,8 +24,13 @@ nitpicky = True
 # The builds run offline (no intersphinx inventory can be fetched), so references to the
 # standard library and to typing constructs cannot resolve; everything of ours must.
 nitpick_ignore_regex = [
+    (r"py:mod", r"(ssl|site|dataclasses|inspect|ast|os|typing|importlib|platformdirs|certifi)"),
+    (r"py:class", r"trustresolve\._facts\.DefaultVerifyPaths"),
     (r"py:.*", r"(ssl|os|typing|collections\.abc|warnings|pathlib)\..*"),
-    (r"py:class", r"(str|int|bool|bytes|object|dict|list|tuple|None|Any|Mapping|Sequence|Callable)"),
+    (
+        r"py:class",
+        r"(str|int|bool|bytes|object|dict|list|tuple|None|Any|Mapping|Sequence|Callable)",
+    ),
     (r"py:class", r"(Outcome|SourceKind|EnumCertificates|SecurityRunner|WindowsStoreEntry)"),
     (r"py:class", r"(Exception|ValueError|Purpose|SSLContext|TLSVersion|VerifyMode)"),
 ]
@@ -51,7 +56,13 @@ def _write_unix_tables() -> None:
     out = []
     for family, title in titles.items():
         table = TABLES[family]
-        out += [title, "~" * len(title), "", "Bundles, in order (with the directories paired to each):", ""]
+        out += [
+            title,
+            "~" * len(title),
+            "",
+            "Bundles, in order (with the directories paired to each):",
+            "",
+        ]
         for number, bundle in enumerate(table.bundles, 1):
             dirs = ", ".join(f"``{d}``" for d in bundle.dirs) or "none"
             out.append(f"{number}. ``{bundle.path}`` ({bundle.who}); directories: {dirs}")
