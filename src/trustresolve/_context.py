@@ -161,6 +161,9 @@ def build_context(
         _load_crl(context, options.spelling("tlsCRLFile"), options.crl_file)
     if options.certificate_key_file:
         _load_client_certificate(context, options)
+    # The same strictness as create_default_context(): a driver's context is never weaker
+    # than the one its user would get from ssl (issue 7).
+    _mirror_stdlib_defaults(context)
     _apply_verification(context, options)
     return context
 
