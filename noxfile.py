@@ -31,7 +31,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def mypy(session: nox.Session) -> None:
-    session.install("-r", "requirements/lint.txt", "certifi", "platformdirs")
+    # urllib3 is typed: _inject imports it when present, and mypy checks that code too.
+    session.install("-r", "requirements/lint.txt", "certifi", "platformdirs", "urllib3")
     for platform in ("linux", "darwin", "win32"):
         session.run("mypy", "--strict", "--platform", platform, "src/trustresolve")
 

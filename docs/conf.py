@@ -31,7 +31,7 @@ nitpick_ignore_regex = [
         r"py:class",
         r"(str|int|bool|bytes|object|dict|list|tuple|None|Any|Mapping|Sequence|Callable)",
     ),
-    (r"py:class", r"(Outcome|SourceKind|EnumCertificates|SecurityRunner|WindowsStoreEntry)"),
+    (r"py:class", r"(Outcome|SourceKind|EnumCertificates|SecurityRunner|WindowsStoreEntry|_Path)"),
     (r"py:class", r"(Exception|ValueError|Purpose|SSLContext|TLSVersion|VerifyMode)"),
 ]
 autodoc_typehints = "description"

@@ -341,12 +341,19 @@ def _python313() -> str | None:
         if not candidate:
             continue
         probe = subprocess.run(
-            [candidate, "-c", "import sys; assert sys.version_info >= (3, 13)"],
+            [
+                candidate,
+                "-c",
+                "import sys; assert sys.version_info >= (3, 13); print(sys.executable)",
+            ],
             capture_output=True,
+            text=True,
             check=False,
         )
         if probe.returncode == 0:
-            return candidate
+            # The interpreter itself: a pyenv shim needs PYENV_VERSION, which the test's
+            # controlled environment does not carry.
+            return probe.stdout.strip() or candidate
     return None
 
 

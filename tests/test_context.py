@@ -512,7 +512,12 @@ def test_tls11_only_server_is_refused_with_a_protocol_error(
 
 @pytest.mark.skipif(not ssl.HAS_TLSv1_1, reason="this OpenSSL was built without TLS 1.1")
 def test_tls11_only_when_explicitly_asked(tls11_only_server: TLSServer, ca_file: str) -> None:
-    with pytest.warns(DeprecationWarning, match="TLSv1_1"):  # ssl's own warning, deserved
+    if sys.version_info >= (3, 10):
+        with pytest.warns(DeprecationWarning, match="TLSv1_1"):  # ssl's own warning, deserved
+            context = context_from_options(
+                tlsCAFile=ca_file, minimum_version=ssl.TLSVersion.TLSv1_1
+            )
+    else:  # 3.9's ssl does not deprecate TLS 1.1 yet
         context = context_from_options(tlsCAFile=ca_file, minimum_version=ssl.TLSVersion.TLSv1_1)
     assert handshake(context, tls11_only_server) == "TLSv1.1"
 
@@ -631,8 +636,9 @@ def test_create_default_context_errors_like_ssl(tmp_path: Path) -> None:
 
 def test_create_default_context_for_servers_is_ssl_s_own() -> None:
     context = create_default_context(ssl.Purpose.CLIENT_AUTH)
-    assert context.protocol == ssl.PROTOCOL_TLS_SERVER
-    assert context.verify_mode == ssl.CERT_NONE
+    theirs = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    assert context.protocol == theirs.protocol  # PROTOCOL_TLS_SERVER from 3.10, TLS on 3.9
+    assert context.verify_mode == theirs.verify_mode == ssl.CERT_NONE
 
 
 @pytest.mark.usefixtures("store_is_ca")
@@ -641,7 +647,10 @@ def test_create_default_context_mirrors_ssl_s_flags_and_options() -> None:
     ours, theirs = create_default_context(), ssl.create_default_context()
     assert ours.verify_flags == theirs.verify_flags
     assert ours.options == theirs.options
-    assert ours.protocol == theirs.protocol
+    # A client context either way; 3.9's ssl still uses the generic PROTOCOL_TLS for it.
+    assert ours.protocol == ssl.PROTOCOL_TLS_CLIENT
+    assert theirs.protocol in (ssl.PROTOCOL_TLS_CLIENT, ssl.PROTOCOL_TLS)
+    assert ours.check_hostname and theirs.check_hostname
 
 
 def _native_resolution(fallback: TrustSource | None) -> Resolution:

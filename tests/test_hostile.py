@@ -44,7 +44,10 @@ def _run_which(
         "try:\n"
         "    runpy.run_module('trustresolve', run_name='__main__')\n"
         "except SystemExit as exc:\n"
-        "    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec from the forking parent.
+        "    status = open('/proc/self/status').read()\n"
+        "    rss = int(status.split('VmHWM:')[1].split()[0]) if 'VmHWM:' in status else \\\n"
+        "        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "    print(f'@@rss={rss}', file=sys.stderr)\n"
         "    raise\n"
     )
