@@ -17,7 +17,6 @@ import trustme
 from trustresolve import ConfigurationError, TLSOptions, context_from_uri
 
 
-
 @pytest.fixture(scope="module")
 def untrusted_server() -> ssl.SSLContext:
     server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
