@@ -162,14 +162,14 @@ def check_dir(fs: FileSystem, path: str, *, parse: bool = False) -> DirCheck:
     hashes: list[str] = []
     usable = dangling = 0
     for name in hashed:
-        entry = fs.locate(f"{located.target.rstrip('/')}/{name}")
-        if not entry.is_file:
+        entry_path = f"{located.target.rstrip('/')}/{name}"
+        if not fs.leads_to_file(entry_path):
             dangling += 1
             continue
         usable += 1
         hashes.append(name.split(".", 1)[0].lower())
         if parse:
-            read = fs.read_bounded(entry)
+            read = fs.read_bounded(fs.locate(entry_path))
             if read.data is not None:
                 certificates.extend(scan_pem(read.data).certificates)
     if not usable:

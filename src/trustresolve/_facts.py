@@ -12,7 +12,6 @@ import binascii
 import json
 import os
 import ssl
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -210,6 +209,8 @@ def _wrap_enum_certificates(enum: Callable[[str], Any]) -> EnumCertificates:
 
 
 def _run_security(args: Sequence[str]) -> bytes:  # pragma: no cover - runs on macOS only
+    import subprocess  # only on a Mac: resolve() elsewhere must not pay for it
+
     done = subprocess.run(  # noqa: S603 - fixed binary, arguments built by trustresolve
         [_SECURITY, *args],
         capture_output=True,

@@ -201,6 +201,17 @@ class FileSystem:
             path, target, target, links, None, st.st_mode, -1, st.st_size, st.st_mtime_ns
         )
 
+    def leads_to_file(self, path: str) -> bool:
+        """Whether ``path`` ends at a regular file; the cheap test for a hashed directory's
+        entries. On the real machine the kernel follows the links (one ``stat`` instead of a
+        walk per component): nothing needs confining there."""
+        if self.root == "/" and os.sep == "/":
+            try:
+                return stat.S_ISREG(os.stat(path).st_mode)
+            except (OSError, ValueError):
+                return False
+        return self.locate(path).is_file
+
     def read_bounded(self, located: Located, limit: int = MAX_BUNDLE_BYTES) -> ReadResult:
         """Read a regular file, at most ``limit`` bytes; refuse anything else without blocking."""
         if located.host_path is None:

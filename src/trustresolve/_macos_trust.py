@@ -33,18 +33,18 @@ read can take seconds (claude-code #53660). :func:`clear_cache` forgets them.
 from __future__ import annotations
 
 import os
-import plistlib
-import subprocess
-import tempfile
 import threading
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from ._der import Certificate
 from ._facts import SecurityCommandError, SecurityRunner
 from ._snapshot import describe, sha1_hex
+
+if TYPE_CHECKING:
+    import subprocess
 
 __all__ = [
     "ADMIN_KEYCHAIN",
@@ -109,7 +109,9 @@ class SecurityRead:
 _Key = tuple[str, ...]
 _cache: weakref.WeakKeyDictionary[Any, dict[_Key, SecurityRead]] = weakref.WeakKeyDictionary()
 _cache_lock = threading.Lock()
-_SecurityFailure = Union[SecurityCommandError, OSError, subprocess.SubprocessError]
+# subprocess, tempfile and plistlib load only when a Mac is actually read (resolve() on Linux
+# must not pay for them: issue 5, DESIGN §6).
+_SecurityFailure = Union[SecurityCommandError, OSError, "subprocess.SubprocessError"]
 
 
 def clear_cache() -> None:
@@ -136,6 +138,8 @@ def _cached(runner: SecurityRunner, key: _Key, read: Any) -> SecurityRead:
 
 
 def _failure(exc: _SecurityFailure) -> str:
+    import subprocess
+
     if isinstance(exc, subprocess.TimeoutExpired):
         return f"`security` did not answer within {exc.timeout:.0f} s"
     return str(exc)
@@ -145,6 +149,8 @@ def read_keychain(runner: SecurityRunner, keychain: str) -> SecurityRead:
     """``security find-certificate -a -p KEYCHAIN``: the keychain's certificates as PEM."""
 
     def read() -> SecurityRead:
+        import subprocess
+
         try:
             return SecurityRead(runner(["find-certificate", "-a", "-p", keychain]))
         except SecurityCommandError as exc:
@@ -161,6 +167,9 @@ def read_trust_settings(runner: SecurityRunner, domain: str) -> SecurityRead:
     """``security trust-settings-export [-d] FILE``; "no trust settings" is not an error."""
 
     def read() -> SecurityRead:
+        import subprocess
+        import tempfile
+
         with tempfile.TemporaryDirectory(prefix="trustresolve-") as scratch:
             out = os.path.join(scratch, f"{domain}.plist")
             try:
@@ -181,6 +190,8 @@ def read_trust_settings(runner: SecurityRunner, domain: str) -> SecurityRead:
 
 def parse_trust_settings(data: bytes) -> TrustSettings:
     """The ``trustList`` of an exported plist (XML or binary), keyed by upper-case SHA-1."""
+    import plistlib
+
     try:
         document = plistlib.loads(data)
     except (plistlib.InvalidFileException, ValueError, TypeError, KeyError) as exc:

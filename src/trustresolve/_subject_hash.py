@@ -26,6 +26,7 @@ constructed strings, and strings that do not convert (bad UTF-8, surrogates, odd
 from __future__ import annotations
 
 import hashlib
+import re
 
 from ._der import SEQUENCE, SET, TLV, DERError, parse_certificate, read_children, read_tlv
 
@@ -54,6 +55,7 @@ _CANON_UNIT = {
 _COPIED = frozenset({NUMERIC_STRING})
 # ossl_isspace: the C locale's whitespace, ASCII only.
 _SPACE = b" \t\n\v\f\r"
+_SPACE_RUN = re.compile(rb"[ \t\n\v\f\r]+")
 _LOWER = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
 
 
@@ -93,18 +95,9 @@ def _to_utf8(tag: int, data: bytes) -> bytes:
 
 def _canon_string(data: bytes) -> bytes:
     """asn1_string_canon on UTF-8 bytes: trim, collapse ASCII whitespace, lower-case ASCII."""
-    data = data.strip(_SPACE)
-    out = bytearray()
-    in_space = False
-    for byte in data:
-        if byte in _SPACE:  # only ASCII bytes can match, as in ossl_isspace
-            if not in_space:
-                out.append(0x20)
-            in_space = True
-        else:
-            out.append(byte)
-            in_space = False
-    return bytes(out).translate(_LOWER)
+    # Only ASCII bytes can match the class, as in ossl_isspace; a regex keeps this off the
+    # per-byte Python path (resolve() hashes every root of a bundle when pairing, issue 5).
+    return _SPACE_RUN.sub(b" ", data.strip(_SPACE)).translate(_LOWER)
 
 
 def _canon_value(name: bytes, value: TLV) -> bytes:
