@@ -19,6 +19,7 @@ fresh interpreters. Nothing here is an assertion: the targets are printed with t
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
 import json
 import os
@@ -43,7 +44,7 @@ SRC = ROOT / "src"
 sys.path.insert(0, str(SRC))
 
 import trustresolve  # noqa: E402
-from trustresolve import _load, _resolve  # noqa: E402
+from trustresolve import _load  # noqa: E402
 from trustresolve._subject_hash import subject_hash  # noqa: E402
 
 HOST = "bench.trustresolve.test"
@@ -167,24 +168,7 @@ def medians_ms(funcs: dict[str, Callable[[], object]], rounds: int) -> dict[str,
 
 
 def trustresolve_factory() -> tuple[Callable[[], ssl.SSLContext], str]:
-    create = getattr(trustresolve, "create_default_context", None)
-    if create is not None:
-        return create, "trustresolve.create_default_context()"
-    try:
-        from trustresolve._context import create_default_context
-    except ImportError:
-        pass
-    else:
-        return create_default_context, "trustresolve._context.create_default_context()"
-
-    def fallback() -> ssl.SSLContext:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        source = _resolve.resolve().source
-        assert source is not None
-        _load.load_source(ctx, source)
-        return ctx
-
-    return fallback, "SSLContext(PROTOCOL_TLS_CLIENT) + _load.load_source(ctx, resolve().source)"
+    return trustresolve.create_default_context, "trustresolve.create_default_context()"
 
 
 def import_times(repetitions: int) -> dict[str, float]:
@@ -212,7 +196,7 @@ def fresh_process_ms(env: dict[str, str], repetitions: int) -> dict[str, float]:
         "ssl.create_default_context()": "import ssl; ssl.create_default_context()",
         "trustresolve.create_default_context()": (
             f"import sys; sys.path.insert(0, {str(SRC)!r}); "
-            "from trustresolve._context import create_default_context; create_default_context()"
+            "import trustresolve; trustresolve.create_default_context()"
         ),
     }
     full_env = {k: v for k, v in os.environ.items() if k != "SSL_CERT_DIR"}
@@ -246,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot", default=str(ROOT / "docs" / "_static" / "benchmark.png"))
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "latest.json"))
     args = parser.parse_args(argv)
+    # Fresh interpreters must find bytecode, as an installed package has it: otherwise
+    # PYTHONDONTWRITEBYTECODE (set on some machines) makes every run compile trustresolve.
+    compileall.compile_dir(str(SRC), quiet=1)
 
     ca = trustme.CA()
     ca_pem = ca.cert_pem.bytes().decode()

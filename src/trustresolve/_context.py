@@ -56,12 +56,27 @@ class InsecureContextWarning(UserWarning):
 # --- the resolved store ------------------------------------------------------------------------
 
 
-def resolved_source() -> TrustSource:
-    """The resolved trust source; raises :class:`NoTrustStoreError` (never returns ``None``)."""
+def resolved_source(*, native: bool = True) -> TrustSource:
+    """The resolved trust source; raises :class:`NoTrustStoreError` (never returns ``None``).
+
+    ``native=False`` turns OS verification off for this context (issue 3): a ``native`` source
+    gives way to its snapshot, which a plain ``ssl.SSLContext`` loads.
+    """
     resolution = resolve()
     if resolution.source is None:  # resolve() raises instead; kept for the type checker
         raise NoTrustStoreError("no usable CA trust store was found", resolution)
-    return resolution.source
+    if native:
+        return resolution.source
+    from ._native import without_native
+
+    snapshot = without_native(resolution.source)
+    if snapshot.kind == "native":
+        raise NoTrustStoreError(
+            "native=False asks for a snapshot store, but the OS-verified store has none; "
+            "install certifi or set SSL_CERT_FILE",
+            resolution,
+        )
+    return snapshot
 
 
 def _new_client_context(source: TrustSource | None) -> ssl.SSLContext:
@@ -93,8 +108,14 @@ def create_default_context(
     cafile: _Path | None = None,
     capath: _Path | None = None,
     cadata: str | bytes | None = None,
+    native: bool = True,
 ) -> ssl.SSLContext:
     """Like :func:`ssl.create_default_context`, with the resolved store as the default roots.
+
+    Where the OS verifies (macOS and Windows with truststore) this is a
+    ``truststore.SSLContext``; ``native=False`` gives a plain ``ssl.SSLContext`` loaded with the
+    snapshot of the OS store instead (also: ``TRUSTRESOLVE_NATIVE=0``, or ``native = false``
+    in the config file, for the whole process).
 
     ``cafile``/``capath``/``cadata`` replace the resolved store exactly as they replace the
     system store in ``ssl`` (and raise what ``ssl`` raises). ``Purpose.CLIENT_AUTH`` (a server
@@ -104,7 +125,7 @@ def create_default_context(
     if purpose != ssl.Purpose.SERVER_AUTH:
         return ssl.create_default_context(purpose, cafile=cafile, capath=capath, cadata=cadata)
     explicit = bool(cafile or capath or cadata)
-    source = None if explicit else resolved_source()
+    source = None if explicit else resolved_source(native=native)
     context = _new_client_context(source)
     context.minimum_version = DEFAULT_MINIMUM_VERSION
     if explicit:
@@ -129,28 +150,34 @@ def _mirror_stdlib_defaults(context: ssl.SSLContext) -> None:
 
 
 def context_from_uri(
-    uri: str, *, minimum_version: ssl.TLSVersion | None = None, **options: Any
+    uri: str,
+    *,
+    minimum_version: ssl.TLSVersion | None = None,
+    native: bool = True,
+    **options: Any,
 ) -> ssl.SSLContext | None:
     """The context a driver would build for ``uri``; keyword options override the URI's.
 
     Returns ``None`` when TLS is off. ``minimum_version`` is not an option (see
     :meth:`TLSOptions.create_context`).
     """
-    return TLSOptions.from_uri(uri, **options).create_context(minimum_version=minimum_version)
+    options_ = TLSOptions.from_uri(uri, **options)
+    return options_.create_context(minimum_version=minimum_version, native=native)
 
 
 def context_from_options(
-    *, minimum_version: ssl.TLSVersion | None = None, **options: Any
+    *, minimum_version: ssl.TLSVersion | None = None, native: bool = True, **options: Any
 ) -> ssl.SSLContext | None:
     """The context for TLS options given as keyword arguments; ``None`` when TLS is off."""
-    return TLSOptions.from_kwargs(**options).create_context(minimum_version=minimum_version)
+    options_ = TLSOptions.from_kwargs(**options)
+    return options_.create_context(minimum_version=minimum_version, native=native)
 
 
 def build_context(
-    options: TLSOptions, *, minimum_version: ssl.TLSVersion | None = None
+    options: TLSOptions, *, minimum_version: ssl.TLSVersion | None = None, native: bool = True
 ) -> ssl.SSLContext:
     """Build the client context ``options`` describe, in DESIGN §4's order."""
-    source = _trust_source_for(options)
+    source = _trust_source_for(options, native=native)
     context = _new_client_context(source)
     _set_minimum_version(context, minimum_version)
     if options.ca_file:
@@ -168,7 +195,7 @@ def build_context(
     return context
 
 
-def _trust_source_for(options: TLSOptions) -> TrustSource | None:
+def _trust_source_for(options: TLSOptions, *, native: bool = True) -> TrustSource | None:
     """The resolved store, unless the caller's CA file replaces it or nothing is verified.
 
     With CERT_NONE and no CA file nothing is loaded (as in PyMongo), so turning verification off
@@ -177,7 +204,7 @@ def _trust_source_for(options: TLSOptions) -> TrustSource | None:
     """
     if options.ca_file or options.verify_mode == ssl.CERT_NONE:
         return None
-    source = resolved_source()
+    source = resolved_source(native=native)
     if source.kind == "native" and options.crl_file:
         if source.fallback is None:
             msg = (

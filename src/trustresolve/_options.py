@@ -707,18 +707,19 @@ class TLSOptions:
                 yield setting, entry.value == ssl.CERT_NONE
 
     def create_context(
-        self, *, minimum_version: ssl.TLSVersion | None = None
+        self, *, minimum_version: ssl.TLSVersion | None = None, native: bool = True
     ) -> ssl.SSLContext | None:
         """Build the ``ssl.SSLContext`` these options describe, or ``None`` when TLS is off.
 
         ``minimum_version`` is not a driver option (never read from a URI): pass e.g.
         ``ssl.TLSVersion.TLSv1_1`` to talk to a server that cannot do TLS 1.2.
+        ``native=False`` uses the snapshot of an OS-verified store in a plain context.
         """
         if not self.tls:
             return None
         from ._context import build_context  # _context imports this module
 
-        return build_context(self, minimum_version=minimum_version)
+        return build_context(self, minimum_version=minimum_version, native=native)
 
     # dunder
 

@@ -1,0 +1,109 @@
+"""Issue 3: turning native verification off from the API (``native=False``).
+
+The resolution is a real one, probed from the macOS fixture tree with truststore: the source is
+``native`` with the keychain snapshot as its fallback. Only which resolution the context
+builder sees is swapped in; ``sys.platform`` is left alone.
+"""
+
+from __future__ import annotations
+
+import ssl
+import sys
+from pathlib import Path
+
+import pytest
+
+import trustresolve
+import trustresolve._context as context_module
+from trustresolve._facts import PlatformFacts
+from trustresolve._resolve import probe_all
+
+TREE = Path(__file__).resolve().parent.parent / "platform_fixtures" / "macos-truststore"
+
+
+@pytest.fixture
+def native_resolution(monkeypatch: pytest.MonkeyPatch) -> trustresolve.Resolution:
+    resolution = probe_all(PlatformFacts.from_root(str(TREE)))
+    assert resolution.source is not None
+    assert resolution.source.kind == "native"
+    assert resolution.source.fallback is not None
+    monkeypatch.setattr(context_module, "resolve", lambda: resolution)
+    return resolution
+
+
+def test_create_default_context_native_false_uses_the_snapshot(
+    native_resolution: trustresolve.Resolution,
+) -> None:
+    context = trustresolve.create_default_context(native=False)
+    assert type(context) is ssl.SSLContext
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+
+
+@pytest.mark.skipif(sys.version_info < (3, 10), reason="truststore needs Python 3.10")
+def test_native_false_trusts_exactly_the_snapshot(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A real handshake: the snapshot's CA verifies, another CA does not."""
+    import trustme
+
+    from trustresolve._pem import scan_pem
+
+    inside, outside = trustme.CA(), trustme.CA()
+    pem = inside.cert_pem.bytes()
+    der = tuple(cert.der for cert in scan_pem(pem).certificates)
+    snapshot = trustresolve.TrustSource(
+        backend="macos-keychain", kind="data", cadata=pem.decode(), cert_count=1, certificates=der
+    )
+    native = trustresolve.TrustSource(
+        backend="native", kind="native", cert_count=1, fallback=snapshot
+    )
+    resolution = trustresolve.Resolution(source=native, attempts=())
+    monkeypatch.setattr(context_module, "resolve", lambda: resolution)
+    context = trustresolve.create_default_context(native=False)
+    assert _handshake(context, inside) is None
+    assert "certificate verify failed" in str(_handshake(context, outside))
+
+
+def _handshake(client: ssl.SSLContext, ca: object) -> BaseException | None:
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("db.example").configure_cert(server)  # type: ignore[attr-defined]
+    c_in, c_out, s_in, s_out = (ssl.MemoryBIO() for _ in range(4))
+    client_side = client.wrap_bio(c_in, c_out, server_hostname="db.example")
+    server_side = server.wrap_bio(s_in, s_out, server_side=True)
+    try:
+        for _ in range(10):
+            finished = 0
+            for side in (client_side, server_side):
+                try:
+                    side.do_handshake()
+                    finished += 1
+                except ssl.SSLWantReadError:
+                    pass
+            s_in.write(c_out.read())
+            c_in.write(s_out.read())
+            if finished == 2:
+                return None
+    except ssl.SSLError as exc:
+        return exc
+    raise AssertionError("handshake neither finished nor failed")
+
+
+def test_native_is_the_default(native_resolution: trustresolve.Resolution) -> None:
+    truststore = pytest.importorskip("truststore")
+    assert isinstance(trustresolve.create_default_context(), truststore.SSLContext)
+    assert isinstance(trustresolve.context_from_options(tls=True), truststore.SSLContext)
+
+
+def test_option_contexts_native_false(native_resolution: trustresolve.Resolution) -> None:
+    by_options = trustresolve.context_from_options(tls=True, native=False)
+    by_uri = trustresolve.context_from_uri("mongodb://db.example/?tls=true", native=False)
+    for context in (by_options, by_uri):
+        assert type(context) is ssl.SSLContext
+
+
+def test_native_false_without_a_snapshot_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    bare = trustresolve.TrustSource(backend="native", kind="native")
+    resolution = trustresolve.Resolution(source=bare, attempts=())
+    monkeypatch.setattr(context_module, "resolve", lambda: resolution)
+    with pytest.raises(trustresolve.NoTrustStoreError, match="SSL_CERT_FILE"):
+        trustresolve.create_default_context(native=False)
