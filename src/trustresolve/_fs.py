@@ -84,7 +84,12 @@ class Located:
 
     @property
     def link_note(self) -> str:
-        return f" (via {', '.join(self.links)})" if self.links else ""
+        if not self.links:
+            return ""
+        # A loop repeats its hops up to 40 times: name each hop once, and only the first few.
+        hops = list(dict.fromkeys(self.links))
+        shown = ", ".join(hops[:4]) + (f", and {len(hops) - 4} more" if len(hops) > 4 else "")
+        return f" (via {shown})"
 
 
 def _too_large(size: int, limit: int) -> str:
