@@ -26,15 +26,15 @@ two variables, and a later ``trustresolve.resolve(refresh=True)`` reports the ``
 Steps 1-2 cost two dictionary lookups and one or two ``stat`` calls (a directory scan only when
 the cafile is missing). The hook never raises: any error leaves the interpreter as it would be
 without the hook.
+
+The start-up path (``activate``) imports only what resolving needs; what installing needs
+(``inspect``, ``sysconfig``) is imported inside the installing functions.
 """
 
 from __future__ import annotations
 
 import contextlib
-import inspect
 import os
-import ssl
-import sysconfig
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -112,6 +112,8 @@ def _startup_code(cafile: str | None, capath: str | None) -> str:
     import ast
 
     functions = (_is_hashed_name, has_hashed_entry, defaults_usable, startup)
+    import inspect
+
     module = ast.parse("\n".join(inspect.getsource(function) for function in functions))
     for node in module.body:
         assert isinstance(node, ast.FunctionDef)
@@ -148,6 +150,8 @@ def pth_text(cafile: str | None, capath: str | None) -> str:
 
 def default_target() -> str:
     """The running interpreter's purelib (site-packages) directory."""
+    import sysconfig
+
     return sysconfig.get_paths()["purelib"]
 
 
@@ -173,6 +177,8 @@ def install_hook(
             f"--target {directory!r} is not a directory; give the interpreter's site-packages"
         )
     if defaults is None:
+        import ssl
+
         paths = ssl.get_default_verify_paths()
         defaults = (paths.openssl_cafile, paths.openssl_capath)
     cafile, capath = defaults
@@ -235,6 +241,7 @@ def uninstall_hook(target: str | None = None) -> list[str]:
 
 def _site_directories() -> set[str]:
     import site
+    import sysconfig
 
     found = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     # Old virtualenv's site.py lacks getsitepackages().
