@@ -15,6 +15,7 @@ import pytest
 
 import trustresolve
 import trustresolve._context as context_module
+from _memory_tls import memory_handshake
 from trustresolve._facts import PlatformFacts
 from trustresolve._resolve import probe_all
 
@@ -39,7 +40,6 @@ def test_create_default_context_native_false_uses_the_snapshot(
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
 
 
-@pytest.mark.skipif(sys.version_info < (3, 10), reason="truststore needs Python 3.10")
 def test_native_false_trusts_exactly_the_snapshot(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -64,30 +64,13 @@ def test_native_false_trusts_exactly_the_snapshot(
     assert "certificate verify failed" in str(_handshake(context, outside))
 
 
-def _handshake(client: ssl.SSLContext, ca: object) -> BaseException | None:
+def _handshake(client: ssl.SSLContext, ca: object) -> ssl.SSLError | None:
     server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ca.issue_cert("db.example").configure_cert(server)  # type: ignore[attr-defined]
-    c_in, c_out, s_in, s_out = (ssl.MemoryBIO() for _ in range(4))
-    client_side = client.wrap_bio(c_in, c_out, server_hostname="db.example")
-    server_side = server.wrap_bio(s_in, s_out, server_side=True)
-    try:
-        for _ in range(10):
-            finished = 0
-            for side in (client_side, server_side):
-                try:
-                    side.do_handshake()
-                    finished += 1
-                except ssl.SSLWantReadError:
-                    pass
-            s_in.write(c_out.read())
-            c_in.write(s_out.read())
-            if finished == 2:
-                return None
-    except ssl.SSLError as exc:
-        return exc
-    raise AssertionError("handshake neither finished nor failed")
+    return memory_handshake(client, server, "db.example")
 
 
+@pytest.mark.skipif(sys.version_info < (3, 10), reason="truststore needs Python 3.10")
 def test_native_is_the_default(native_resolution: trustresolve.Resolution) -> None:
     truststore = pytest.importorskip("truststore")
     assert isinstance(trustresolve.create_default_context(), truststore.SSLContext)

@@ -26,8 +26,25 @@ __all__ = [
 _DER_SEQUENCE = 0x30
 
 
+class _Verdict:
+    """What both kinds of check share: a verdict on one candidate, as an attempt."""
+
+    located: Located
+    outcome: Outcome
+    detail: str
+    warnings: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "used"
+
+    def attempt(self, backend: str, outcome: Outcome | None = None, note: str = "") -> Attempt:
+        detail = self.detail + (f"; {note}" if note else "")
+        return Attempt(backend, self.located.path, outcome or self.outcome, detail, self.warnings)
+
+
 @dataclass(frozen=True)
-class BundleCheck:
+class BundleCheck(_Verdict):
     located: Located
     outcome: Outcome
     detail: str
@@ -36,17 +53,9 @@ class BundleCheck:
     #: Some blocks were skipped (garbage, TRUSTED CERTIFICATE): OpenSSL must not get the file.
     flawed: bool = False
 
-    @property
-    def ok(self) -> bool:
-        return self.outcome == "used"
-
-    def attempt(self, backend: str, outcome: Outcome | None = None, note: str = "") -> Attempt:
-        detail = self.detail + (f"; {note}" if note else "")
-        return Attempt(backend, self.located.path, outcome or self.outcome, detail, self.warnings)
-
 
 @dataclass(frozen=True)
-class DirCheck:
+class DirCheck(_Verdict):
     located: Located
     outcome: Outcome
     detail: str
@@ -55,14 +64,6 @@ class DirCheck:
     #: The ``HHHHHHHH`` subject hashes of the usable entries, one per entry.
     hashes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome == "used"
-
-    def attempt(self, backend: str, outcome: Outcome | None = None, note: str = "") -> Attempt:
-        detail = self.detail + (f"; {note}" if note else "")
-        return Attempt(backend, self.located.path, outcome or self.outcome, detail, self.warnings)
 
 
 def _writable_warning(located: Located) -> tuple[str, ...]:
