@@ -283,3 +283,16 @@ def test_every_hostile_case_finishes_quickly(tmp_path: Path) -> None:
         with pytest.raises(NoTrustStoreError):
             probe_all(_facts({"SSL_CERT_FILE": case}))
     assert time.monotonic() - start < 30  # a hang guard, not a speed claim
+
+
+def test_hash_names_openssl_never_opens_do_not_make_a_ca_directory(tmp_path: Path) -> None:
+    """by_dir opens ``%08lx.%d``: upper-case hex or a zero-padded number is never looked up."""
+    ca = trustme.CA()
+    for name in ("ABCDEF01.0", "abcdef01.00", "abcdef1.0", "abcdef01.r0"):
+        (tmp_path / name).write_bytes(_pem(ca))
+    with pytest.raises(NoTrustStoreError) as info:
+        probe_all(_facts({"SSL_CERT_DIR": str(tmp_path)}))
+    assert "no hashed HHHHHHHH.N names" in str(info.value)
+    (tmp_path / "abcdef01.0").write_bytes(_pem(ca))
+    resolution = probe_all(_facts({"SSL_CERT_DIR": str(tmp_path)}))
+    assert resolution.source is not None and resolution.source.cert_count == 1

@@ -35,6 +35,7 @@ from collections.abc import Iterator, Sequence
 
 from ._der import DERError, parse_certificate
 from ._errors import TrustResolveError
+from ._fs import HASHED_NAME
 from ._pem import der_to_pem
 from ._subject_hash import name_hash
 
@@ -54,7 +55,6 @@ _VERSION = "v1"
 _MANIFEST = "MANIFEST"
 _MANIFEST_HEADER = f"trustresolve hashed directory {_VERSION}"
 _KEY = re.compile(r"[0-9a-f]{64}\Z")
-_HASHED_NAME = re.compile(r"[0-9a-f]{8}\.(?:0|[1-9][0-9]*)\Z")
 # A cached file larger than this is not ours (a bundle of every CA ever issued is ~1 MB).
 _MAX_FILE = 16 * 1024 * 1024
 
@@ -329,7 +329,7 @@ def _hashed_dir_ok(path: str, key: str) -> bool:
     expected: dict[str, str] = {}
     for line in lines[2:-2]:
         name, _, digest = line.partition(" ")
-        if not _HASHED_NAME.match(name) or not _KEY.match(digest):
+        if not HASHED_NAME.match(name) or not _KEY.match(digest):
             return False
         expected[name] = digest
     if names != {*expected, _MANIFEST}:

@@ -14,6 +14,7 @@ import stat
 from dataclasses import dataclass
 
 __all__ = [
+    "HASHED_NAME",
     "MAX_BUNDLE_BYTES",
     "FileSystem",
     "Located",
@@ -25,12 +26,14 @@ __all__ = [
 #: ``/dev/zero`` or a multi-GB file from hanging or exhausting memory (DESIGN §2).
 MAX_BUNDLE_BYTES = 16 * 1024 * 1024
 _MAX_LINK_HOPS = 40  # Linux's own limit (MAXSYMLINKS)
-_HASHED_NAME = re.compile(r"^[0-9a-f]{8}\.[0-9]+$", re.IGNORECASE)
+#: ``HHHHHHHH.N`` exactly as OpenSSL's by_dir lookup spells it (``%08lx.%d``): lower-case hex,
+#: the number without leading zeros. Group 1 is the subject hash, group 2 the number.
+HASHED_NAME = re.compile(r"([0-9a-f]{8})\.(0|[1-9][0-9]*)\Z")
 
 
 def is_hashed_name(name: str) -> bool:
-    """``HHHHHHHH.N``: the only names OpenSSL's by_dir lookup opens (unix-locations.md §2.5)."""
-    return _HASHED_NAME.match(name) is not None
+    """The only names OpenSSL's by_dir lookup opens (unix-locations.md §2.5)."""
+    return HASHED_NAME.match(name) is not None
 
 
 @dataclass(frozen=True)

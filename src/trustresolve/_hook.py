@@ -58,13 +58,15 @@ _MARKER = "# trustresolve start-up hook"
 
 
 def _is_hashed_name(name: str) -> bool:
-    """``c_rehash`` names: eight hex digits, a dot, a number (``5ad8a5d6.0``)."""
+    """``c_rehash`` names as OpenSSL opens them (``5ad8a5d6.0``): lower-case hex, a dot, a
+    number without leading zeros. Self-contained (no ``re``): it is copied into the ``.pth``."""
     head, dot, tail = name.partition(".")
     return (
         len(head) == 8
         and dot == "."
         and tail.isdigit()
-        and all(c in "0123456789abcdefABCDEF" for c in head)
+        and (tail == "0" or not tail.startswith("0"))
+        and all(c in "0123456789abcdef" for c in head)
     )
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import ssl
 import threading
 import warnings
@@ -31,6 +30,7 @@ from dataclasses import dataclass
 from . import _cache
 from ._der import Certificate, DERError
 from ._errors import TrustResolveError, TrustSourceLoadError
+from ._fs import HASHED_NAME
 from ._model import TrustSource
 from ._pem import scan_pem
 from ._subject_hash import name_hash
@@ -39,7 +39,6 @@ __all__ = ["load_source"]
 
 # Bigger bundles are loaded as given; real ones are well under 1 MB.
 _MAX_BUNDLE = 64 * 1024 * 1024
-_HASHED_NAME = re.compile(r"([0-9a-f]{8})\.(0|[1-9][0-9]*)\Z")
 
 StatId = tuple[int, int, int, int, int]
 
@@ -199,7 +198,7 @@ def _same_identity(bundle: str, bundle_id: StatId, directory: str) -> str:
     """The bundle, the directory and every hashed file in it, by path, size, mtime and inode."""
     parts = [f"same\0{bundle}\0{bundle_id}\0{directory}\0{_stat_id(directory)}"]
     for name in sorted(os.listdir(directory)):
-        if _HASHED_NAME.match(name):
+        if HASHED_NAME.match(name):
             parts.append(f"{name}\0{_stat_id(os.path.join(directory, name))}")
     return "\0".join(parts)
 
@@ -264,7 +263,7 @@ def _reachable(directory: str) -> set[bytes] | None:
     """
     numbers: dict[str, set[int]] = {}
     for name in os.listdir(directory):
-        match = _HASHED_NAME.match(name)
+        match = HASHED_NAME.match(name)
         if match:
             numbers.setdefault(match.group(1), set()).add(int(match.group(2)))
     found: set[bytes] = set()
