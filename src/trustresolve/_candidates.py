@@ -7,19 +7,23 @@ entries. Every refusal says what the candidate is and why it was not used.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
-from ._der import Certificate
+from ._der import Certificate, DERError
 from ._fs import FileSystem, Located, is_hashed_name
 from ._model import Attempt, Outcome, TrustSource
 from ._pem import der_to_pem, scan_pem
+from ._subject_hash import name_hash
 
 __all__ = [
     "BundleCheck",
     "DirCheck",
+    "carries_bundle",
     "check_bundle",
     "check_dir",
     "source_from_checks",
+    "subject_hashes",
     "unique_der",
 ]
 
@@ -190,6 +194,25 @@ def check_dir(fs: FileSystem, path: str, *, parse: bool = False) -> DirCheck:
         hashes=tuple(hashes),
         warnings=_writable_warning(located),
     )
+
+
+def subject_hashes(bundle: BundleCheck) -> Counter[str] | None:
+    """The OpenSSL subject hashes of a bundle's certificates, as a multiset; ``None`` when a
+    name is one OpenSSL might hash differently (then no directory can be shown to match)."""
+    try:
+        return Counter(name_hash(cert.subject) for cert in bundle.certificates)
+    except DERError:
+        return None
+
+
+def carries_bundle(directory: DirCheck, wanted: Counter[str] | None) -> bool:
+    """Whether a hashed directory names the bundle's subjects, entry for entry.
+
+    A stale directory hashed from other roots must not stand in for the bundle, or OpenSSL
+    would trust what the bundle no longer holds. Names are what can be checked cheaply here;
+    loading checks the certificates themselves once per store (:mod:`trustresolve._load`).
+    """
+    return wanted is not None and directory.ok and Counter(directory.hashes) == wanted
 
 
 def unique_der(certificates: tuple[Certificate, ...] | list[Certificate]) -> tuple[bytes, ...]:

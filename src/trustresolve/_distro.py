@@ -16,10 +16,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ._backend import Probe, does_not_apply
-from ._candidates import BundleCheck, DirCheck, check_bundle, check_dir, source_from_checks
+from ._candidates import (
+    BundleCheck,
+    DirCheck,
+    carries_bundle,
+    check_bundle,
+    check_dir,
+    source_from_checks,
+    subject_hashes,
+)
 from ._facts import PlatformFacts
 from ._model import Attempt
-from ._subject_hash import name_hash
 
 __all__ = ["TABLES", "Bundle", "DistroBackend", "Table"]
 
@@ -238,18 +245,14 @@ class DistroBackend:
     ) -> DirCheck | None:
         """The first hashed directory that carries the bundle's trust set, if any."""
         want = len(check.certificates)
-        wanted_hashes: Counter[str] | None = None
+        wanted: Counter[str] | None = None
         for path in bundle.dirs:
             directory = check_dir(facts.fs, path)
             if not directory.located.exists:
                 continue
             if directory.ok and directory.hashed_entries == want:
-                # Same subjects, entry for entry: a stale directory hashed from other roots
-                # must not be paired, or OpenSSL would trust what the bundle no longer holds.
-                # (Loading checks the certificates themselves once more; see _load.)
-                if wanted_hashes is None:
-                    wanted_hashes = Counter(name_hash(c.subject) for c in check.certificates)
-                if Counter(directory.hashes) == wanted_hashes:
+                wanted = subject_hashes(check) if wanted is None else wanted
+                if carries_bundle(directory, wanted):
                     note = "same trust set as the bundle"
                     attempts.append(directory.attempt(self.name, note=note))
                     return directory

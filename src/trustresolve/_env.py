@@ -20,7 +20,15 @@ set, ``--which`` says so, because it explains why requests may trust something e
 from __future__ import annotations
 
 from ._backend import Probe
-from ._candidates import BundleCheck, DirCheck, check_bundle, check_dir, source_from_checks
+from ._candidates import (
+    BundleCheck,
+    DirCheck,
+    carries_bundle,
+    check_bundle,
+    check_dir,
+    source_from_checks,
+    subject_hashes,
+)
 from ._facts import PlatformFacts
 from ._model import Attempt
 
@@ -84,9 +92,17 @@ class EnvBackend:
                     tuple(attempts),
                     fatal=f"SSL_CERT_DIR={capath!r} lists no directory: {_fix_hint(_DIR)}",
                 )
+            wanted = subject_hashes(bundle) if bundle is not None else None
             for part in parts:
-                directory = check_dir(facts.fs, part, parse=True)
-                attempts.append(directory.attempt(self.name, note="from SSL_CERT_DIR"))
+                directory = check_dir(facts.fs, part)
+                note = "from SSL_CERT_DIR"
+                if carries_bundle(directory, wanted):
+                    # The bundle's own hashed directory (Debian's pair): it adds nothing to
+                    # count, so its files need not be read.
+                    note += "; same trust set as SSL_CERT_FILE"
+                else:
+                    directory = check_dir(facts.fs, part, parse=True)
+                attempts.append(directory.attempt(self.name, note=note))
                 if not directory.ok:
                     return Probe(tuple(attempts), fatal=_fatal("SSL_CERT_DIR", capath, directory))
                 dirs.append(directory)
