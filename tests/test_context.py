@@ -331,6 +331,7 @@ def test_client_certificate_with_encrypted_key_and_passphrase(
         tlsCertificateKeyFilePassword=PASSPHRASE,
     )
     assert handshake(context, mtls_server, await_alert=True)
+    mtls_server.wait_for_handshakes(1)
     assert mtls_server.handshake_errors == []
     assert mtls_server.completed_handshakes == 1
 
@@ -340,6 +341,7 @@ def test_server_requiring_a_client_certificate_refuses_none(
 ) -> None:
     with pytest.raises((ssl.SSLError, ConnectionResetError, BrokenPipeError)):
         handshake(context_from_options(tlsCAFile=ca_file), mtls_server, await_alert=True)
+    mtls_server.wait_for_handshakes(1)
     assert mtls_server.handshake_errors  # the server says why: no certificate
 
 

@@ -167,19 +167,32 @@ class TLSServer(_ThreadedServer):
         self.handler = handler or hold_until_closed
         self.handshake_errors: list[BaseException] = []
         self.completed_handshakes = 0
+        # The client may see its side of a handshake end before this thread has recorded the
+        # server's side: tests wait on this instead of reading the counters at once.
+        self._finished = threading.Condition()
 
     def __enter__(self) -> TLSServer:
         super().__enter__()
         return self
 
+    def wait_for_handshakes(self, count: int = 1, timeout: float = 10.0) -> None:
+        """Wait until ``count`` handshakes (completed or failed) have been recorded."""
+        with self._finished:
+            self._finished.wait_for(
+                lambda: self.completed_handshakes + len(self.handshake_errors) >= count, timeout
+            )
+
     def _serve(self, connection: socket.socket) -> None:
         try:
             tls = self.context.wrap_socket(connection, server_side=True)
         except (ssl.SSLError, OSError) as exc:
-            self.handshake_errors.append(exc)
+            with self._finished:
+                self.handshake_errors.append(exc)
+                self._finished.notify_all()
             return
-        with self._guard:
+        with self._guard, self._finished:
             self.completed_handshakes += 1
+            self._finished.notify_all()
         try:
             self.handler(tls)
         finally:
