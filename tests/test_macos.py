@@ -6,13 +6,12 @@ import dataclasses
 import json
 import os
 import plistlib
-import subprocess
-import sys
 from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
+from _fixture_trees import FIXTURES, facts_for, run_cli, tree
 from trustresolve._der import Certificate, parse_certificate
 from trustresolve._facts import PlatformFacts, SecurityCommandError
 from trustresolve._macos_keychain import SNAPSHOT_NOTE, MacOSKeychainBackend
@@ -30,9 +29,6 @@ from trustresolve._pem import scan_pem
 from trustresolve._resolve import probe_all
 from trustresolve._snapshot import common_name, sha1_hex
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIXTURES = os.path.join(REPO, "platform_fixtures")
-SRC = os.path.join(REPO, "src")
 SMIME_POLICY = bytes.fromhex("2a864886f763640108")
 SYSTEM_ROOTS = "/System/Library/Keychains/SystemRootCertificates.keychain"
 ADMIN = "/Library/Keychains/System.keychain"
@@ -47,25 +43,6 @@ ANCHORS = {
     "Fixture Dev Root (user)",
     "Fixture Proxy CA (user, TrustAsRoot)",
 }
-
-
-def tree(name: str) -> str:
-    return os.path.join(FIXTURES, name)
-
-
-def facts_for(name: str) -> PlatformFacts:
-    return PlatformFacts.from_root(tree(name))
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": SRC}
-    return subprocess.run(
-        [sys.executable, "-m", "trustresolve", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
 
 
 def names(certificates: Sequence[bytes]) -> set[str | None]:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
+from _fixture_trees import facts_for, run_cli, tree
 from trustresolve._facts import PlatformFacts
 from trustresolve._macos_trust import clear_cache
 from trustresolve._model import TrustSource
@@ -22,29 +20,6 @@ from trustresolve._native import (
 )
 from trustresolve._pem import scan_pem
 from trustresolve._resolve import probe_all, where
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIXTURES = os.path.join(REPO, "platform_fixtures")
-SRC = os.path.join(REPO, "src")
-
-
-def tree(name: str) -> str:
-    return os.path.join(FIXTURES, name)
-
-
-def facts_for(name: str, **changes: Any) -> PlatformFacts:
-    return dataclasses.replace(PlatformFacts.from_root(tree(name)), **changes)
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": SRC}
-    return subprocess.run(
-        [sys.executable, "-m", "trustresolve", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
 
 
 def native_attempt(facts: PlatformFacts) -> Any:

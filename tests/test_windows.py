@@ -7,40 +7,17 @@ import dataclasses
 import json
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
+from _fixture_trees import facts_for, run_cli, tree
 from trustresolve._facts import PlatformFacts, WindowsStoreEntry
 from trustresolve._resolve import probe_all
 from trustresolve._wincertstore import WincertstoreBackend
 from trustresolve._windows import SNAPSHOT_NOTE, WindowsBackend
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIXTURES = os.path.join(REPO, "platform_fixtures")
-SRC = os.path.join(REPO, "src")
-
-
-def tree(name: str) -> str:
-    return os.path.join(FIXTURES, name)
-
-
-def facts_for(name: str) -> PlatformFacts:
-    return PlatformFacts.from_root(tree(name))
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": SRC}
-    return subprocess.run(
-        [sys.executable, "-m", "trustresolve", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
 
 
 def stores_of(name: str, key: str = "windows_stores") -> dict[str, list[Any]]:
