@@ -150,6 +150,8 @@ def _escape_undecodable_output() -> None:
     escaped instead of crashing while explaining (issue 7)."""
     for name in ("stdout", "stderr"):
         stream = getattr(sys, name)
+        if getattr(stream, "errors", None) == "backslashreplace":
+            continue  # already done (main() runs more than once in one process, e.g. tests)
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")

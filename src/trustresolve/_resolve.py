@@ -73,10 +73,6 @@ def resolve(facts: PlatformFacts | None = None, *, refresh: bool = False) -> Res
         return cached
 
 
-def _snapshot(source: TrustSource) -> TrustSource:
-    return source.fallback if source.kind == "native" and source.fallback else source
-
-
 def where(resolution: Resolution | None = None) -> str:
     """The path of a PEM bundle holding the resolved trust set.
 
@@ -84,8 +80,10 @@ def where(resolution: Resolution | None = None) -> str:
     Windows or macOS snapshot, a bundle with damaged blocks) a bundle materialized in the user
     cache: written atomically, private to the user, keyed by content.
     """
+    from ._native import without_native  # the one rule for "what a plain file stands for"
+
     resolution = resolution or resolve()
-    source = _snapshot(resolution.source) if resolution.source else None
+    source = without_native(resolution.source) if resolution.source else None
     if source is None or not source.certificates:
         # A native source with no snapshot (certifi missing too): no file can stand for it.
         raise NoTrustStoreError(
