@@ -44,8 +44,8 @@ SRC = ROOT / "src"
 sys.path.insert(0, str(SRC))
 
 import trustresolve  # noqa: E402
-from trustresolve import _load  # noqa: E402
-from trustresolve._subject_hash import subject_hash  # noqa: E402
+from trustresolve._tls import load as _load  # noqa: E402
+from trustresolve._x509.subject_hash import subject_hash  # noqa: E402
 
 HOST = "bench.trustresolve.test"
 

@@ -25,7 +25,7 @@ nitpicky = True
 # standard library and to typing constructs cannot resolve; everything of ours must.
 nitpick_ignore_regex = [
     (r"py:mod", r"(ssl|site|dataclasses|inspect|ast|os|typing|importlib|platformdirs|certifi)"),
-    (r"py:class", r"trustresolve\._facts\.DefaultVerifyPaths"),
+    (r"py:class", r"trustresolve\._machine\.facts\.DefaultVerifyPaths"),
     (r"py:.*", r"(ssl|os|typing|collections\.abc|warnings|pathlib)\..*"),
     (
         r"py:class",
@@ -40,7 +40,7 @@ autodoc_member_order = "bysource"
 
 def _write_unix_tables() -> None:
     """Render the distro backend's candidate tables, so the docs cannot drift from the code."""
-    from trustresolve._distro import TABLES
+    from trustresolve._backends.distro import TABLES
 
     titles = {
         "linux": "Linux (and unknown Unix-likes)",

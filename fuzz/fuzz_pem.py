@@ -14,8 +14,8 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from trustresolve._der import DERError, parse_certificate
-    from trustresolve._pem import scan_pem
+    from trustresolve._x509.der import DERError, parse_certificate
+    from trustresolve._x509.pem import scan_pem
 
 
 def test_one_input(data: bytes) -> None:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from typing import Any
 
-from trustresolve._facts import PlatformFacts
+from trustresolve._machine.facts import PlatformFacts
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(REPO, "platform_fixtures")

@@ -29,7 +29,7 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _fresh_resolution() -> Iterator[None]:
     """resolve() caches per process; every test starts from a clean probe."""
-    from trustresolve import _resolve
+    from trustresolve._store import resolve as _resolve
 
     _resolve._cached.clear()
     yield

@@ -18,9 +18,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from trustresolve import _cache
 from trustresolve._errors import TrustResolveError
-from trustresolve._pem import der_to_pem, scan_pem
+from trustresolve._store import cache as _cache
+from trustresolve._x509.pem import der_to_pem, scan_pem
 
 POSIX = sys.platform != "win32"
 posix_only = pytest.mark.skipif(not POSIX, reason="POSIX modes and owners")
@@ -139,7 +139,7 @@ def test_hashed_dir_reused_across_processes(certs: list[bytes], cache_root: Path
         f"""
         import sys
         sys.path.insert(0, {SRC!r})
-        from trustresolve import _cache
+        from trustresolve._store import cache as _cache
         certs = [bytes.fromhex(h) for h in sys.argv[1:]]
         print(_cache.materialize_hashed_dir(certs))
         """
@@ -311,7 +311,8 @@ def test_import_does_not_load_certifi_or_platformdirs() -> None:
     code = (
         # Compared with the modules already loaded: a site .pth file may import certifi itself.
         f"import sys; sys.path.insert(0, {SRC!r}); before = set(sys.modules); "
-        "import trustresolve._cache, trustresolve._load, trustresolve._subject_hash; "
+        "import trustresolve._store.cache, trustresolve._tls.load; "
+        "import trustresolve._x509.subject_hash; "
         "new = {m.split('.')[0] for m in set(sys.modules) - before}; "
         "print(sorted({'certifi', 'platformdirs', 'truststore'} & new))"
     )
@@ -323,7 +324,7 @@ RACER = textwrap.dedent(
     """
     import sys, time
     sys.path.insert(0, sys.argv[1])
-    from trustresolve import _cache
+    from trustresolve._store import cache as _cache
     if sys.argv[3] == "nolock":
         _cache._acquire = lambda fd: None  # only the atomic rename protects the entry
     certs = [bytes.fromhex(h) for h in sys.argv[4:]]

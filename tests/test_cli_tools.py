@@ -17,12 +17,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from trustresolve._certinfo import format_name, summarize
-from trustresolve._check import describe_library
-from trustresolve._cli import main
-from trustresolve._der import parse_certificate
-from trustresolve._export import render_env
-from trustresolve._pem import scan_pem
+from trustresolve._cli.check import describe_library
+from trustresolve._cli.export import render_env
+from trustresolve._cli.main import main
+from trustresolve._x509.certinfo import format_name, summarize
+from trustresolve._x509.der import parse_certificate
+from trustresolve._x509.pem import scan_pem
 
 NOW = datetime.datetime.now(datetime.timezone.utc)
 
@@ -211,7 +211,7 @@ def test_describe_library(
 def test_check_flags_missing_defaults_as_the_hook_sees_them(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from trustresolve import _check
+    from trustresolve._cli import check as _check
 
     monkeypatch.setattr(_check, "defaults_usable", lambda cafile, capath: False)
     code, out, _ = run(capsys, "--check")
@@ -290,7 +290,7 @@ def test_env_sets_the_dir_when_there_is_one(tree: Path, capsys: pytest.CaptureFi
     (tree / "etc/ssl/certs/ca-certificates.crt").unlink()
     pem = _self_signed("Dir Root", NOW + datetime.timedelta(days=30))
     # A hashed directory only: c_rehash name from the subject hash of that certificate.
-    from trustresolve._subject_hash import name_hash
+    from trustresolve._x509.subject_hash import name_hash
 
     cert = scan_pem(pem).certificates[0]
     (tree / f"etc/ssl/certs/{name_hash(cert.subject)}.0").write_bytes(pem)

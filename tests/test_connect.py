@@ -28,8 +28,8 @@ from _diag_servers import (
     silent_handler,
     tls_handler,
 )
-from trustresolve._cli import main
-from trustresolve._diagnose import parse_target, protocol_advice
+from trustresolve._cli.connect.diagnose import parse_target, protocol_advice
+from trustresolve._cli.main import main
 
 NOW = datetime.datetime.now(datetime.timezone.utc)
 SRC = str(Path(__file__).resolve().parent.parent / "src")

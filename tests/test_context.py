@@ -19,17 +19,17 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-import trustresolve._context as context_module
+import trustresolve._tls.context as context_module
 from tls_servers import TLSServer, pinned_store, server_context
-from trustresolve._context import (
+from trustresolve._errors import ConfigurationError
+from trustresolve._machine.model import Resolution, TrustSource
+from trustresolve._tls.context import (
     InsecureContextWarning,
     context_from_options,
     context_from_uri,
     create_default_context,
 )
-from trustresolve._errors import ConfigurationError
-from trustresolve._model import Resolution, TrustSource
-from trustresolve._options import TLSOptions
+from trustresolve._tls.options import TLSOptions
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -561,7 +561,7 @@ def test_minimum_version_is_not_read_from_uris(ca_file: str) -> None:
     ],
 )
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
-@pytest.mark.filterwarnings("ignore::trustresolve._context.InsecureContextWarning")
+@pytest.mark.filterwarnings("ignore::trustresolve._tls.context.InsecureContextWarning")
 @pytest.mark.usefixtures("store_is_ca")
 def test_options_set_verify_mode_and_check_hostname(
     options: dict[str, object], verify_mode: ssl.VerifyMode, check_hostname: bool
@@ -624,7 +624,7 @@ def test_create_default_context_ca_arguments_replace_the_store(
 
 
 def _subject_hash(pem_path: str) -> str:
-    from trustresolve._subject_hash import name_hash
+    from trustresolve._x509.subject_hash import name_hash
 
     with open(pem_path, "rb") as handle:
         cert = x509.load_pem_x509_certificate(handle.read())

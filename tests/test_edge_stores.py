@@ -27,8 +27,8 @@ from test_unix_layouts import (
     tree_path,
 )
 from trustresolve import NoTrustStoreError, PlatformFacts, Resolution, resolve
-from trustresolve._candidates import check_bundle, check_dir
-from trustresolve._fs import MAX_BUNDLE_BYTES, FileSystem
+from trustresolve._backends.candidates import check_bundle, check_dir
+from trustresolve._machine.fs import MAX_BUNDLE_BYTES, FileSystem
 
 EDGE_TREES = tree_names(["edge-"])
 CA_CRT = "/etc/ssl/certs/ca-certificates.crt"

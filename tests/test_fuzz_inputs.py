@@ -17,12 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trustresolve import ConfigurationError, TrustResolveError
-from trustresolve._candidates import check_bundle
-from trustresolve._der import DERError, parse_certificate
-from trustresolve._facts import PlatformFacts
-from trustresolve._fs import FileSystem
-from trustresolve._pem import scan_pem
-from trustresolve._resolve import probe_all
+from trustresolve._backends.candidates import check_bundle
+from trustresolve._machine.facts import PlatformFacts
+from trustresolve._machine.fs import FileSystem
+from trustresolve._store.resolve import probe_all
+from trustresolve._x509.der import DERError, parse_certificate
+from trustresolve._x509.pem import scan_pem
 
 _CA_DER = trustme.CA().cert_pem.bytes()
 _REAL_DER = base64.b64decode(b"".join(_CA_DER.split(b"\n")[1:-2]))

@@ -22,8 +22,8 @@ import pytest
 import trustme
 
 from _diag_servers import leaf_context, serve, tls_handler
-from trustresolve._cli import main
-from trustresolve._hook import PTH_NAME, defaults_usable, has_hashed_entry, install_hook
+from trustresolve._cli.hook import PTH_NAME, defaults_usable, has_hashed_entry, install_hook
+from trustresolve._cli.main import main
 
 SRC = str(Path(__file__).resolve().parent.parent / "src")
 REPORT = (
@@ -106,7 +106,7 @@ def test_distro_store_is_found_when_defaults_are_missing(
     venv: tuple[str, str], env: dict[str, str], missing_defaults: tuple[str, str]
 ) -> None:
     from trustresolve import PlatformFacts, resolve
-    from trustresolve._export import env_assignments
+    from trustresolve._cli.export import env_assignments
 
     facts = PlatformFacts.current()
     bare = {k: v for k, v in facts.environ.items() if not k.startswith("SSL_CERT")}

@@ -13,8 +13,8 @@ import pytest
 import trustme
 
 from trustresolve import NoTrustStoreError
-from trustresolve._facts import PlatformFacts
-from trustresolve._resolve import probe_all, where
+from trustresolve._machine.facts import PlatformFacts
+from trustresolve._store.resolve import probe_all, where
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -149,7 +149,8 @@ def test_unreadable_file_as_a_non_root_user(tmp_path: Path) -> None:
             "import os, sys, runpy, json, configparser, platformdirs, certifi\n"
             # The stdlib lives in root's home: import what argparse loads lazily, too.
             "import argparse, gettext, locale\n"
-            "import trustresolve._backends, trustresolve._cli, trustresolve._explain\n"
+            "import trustresolve._backends.order, trustresolve._cli.main\n"
+            "import trustresolve._machine.explain\n"
             f"os.setgid({nobody.pw_gid}); os.setuid({nobody.pw_uid})\n"
             "sys.argv = ['trustresolve', '--which']\n"
             "runpy.run_module('trustresolve', run_name='__main__')\n"

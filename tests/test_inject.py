@@ -22,11 +22,11 @@ import requests
 import trustme
 import urllib3
 
-import trustresolve._context as context_module
+import trustresolve._tls.context as context_module
 from tls_servers import TLSServer, http_ok, pinned_store, server_context
 from trustresolve._errors import NoTrustStoreError
-from trustresolve._inject import extract_from_ssl, inject_into_ssl, is_injected
-from trustresolve._resolve import resolve, where
+from trustresolve._store.resolve import resolve, where
+from trustresolve._tls.inject import extract_from_ssl, inject_into_ssl, is_injected
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -184,7 +184,7 @@ def test_server_side_contexts_keep_ssl_s_behaviour(monkeypatch: pytest.MonkeyPat
 
 def test_importing_patches_nothing() -> None:
     code = (
-        "import ssl, trustresolve, trustresolve._inject, trustresolve._context\n"
+        "import ssl, trustresolve, trustresolve._tls.inject, trustresolve._tls.context\n"
         "assert ssl.SSLContext.load_default_certs.__module__ == 'ssl'\n"
         "assert ssl.create_default_context.__module__ == 'ssl'\n"
     )

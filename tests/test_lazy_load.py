@@ -23,9 +23,9 @@ from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID
 
 from _lazy_servers import handshake, tls_server
-from trustresolve import _load
 from trustresolve._errors import TrustSourceLoadError
-from trustresolve._model import TrustSource
+from trustresolve._machine.model import TrustSource
+from trustresolve._tls import load as _load
 
 A = _ASN1Type
 NOW = datetime.datetime.now(datetime.timezone.utc)

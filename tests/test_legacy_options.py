@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from trustresolve._errors import ConfigurationError
-from trustresolve._options import TLSOptions
+from trustresolve._tls.options import TLSOptions
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -12,11 +12,9 @@ from typing import Any
 import pytest
 
 from _fixture_trees import FIXTURES, facts_for, run_cli, tree
-from trustresolve._der import Certificate, parse_certificate
-from trustresolve._facts import PlatformFacts, SecurityCommandError
-from trustresolve._macos_keychain import SNAPSHOT_NOTE, MacOSKeychainBackend
-from trustresolve._macos_python_org import MacOSPythonOrgBackend
-from trustresolve._macos_trust import (
+from trustresolve._backends.macos_keychain import SNAPSHOT_NOTE, MacOSKeychainBackend
+from trustresolve._backends.macos_python_org import MacOSPythonOrgBackend
+from trustresolve._backends.macos_trust import (
     DENY,
     SSL_POLICY_OID,
     TRUST_AS_ROOT,
@@ -25,9 +23,11 @@ from trustresolve._macos_trust import (
     evaluate,
     ssl_decision,
 )
-from trustresolve._pem import scan_pem
-from trustresolve._resolve import probe_all
-from trustresolve._snapshot import common_name, sha1_hex
+from trustresolve._backends.snapshot import common_name, sha1_hex
+from trustresolve._machine.facts import PlatformFacts, SecurityCommandError
+from trustresolve._store.resolve import probe_all
+from trustresolve._x509.der import Certificate, parse_certificate
+from trustresolve._x509.pem import scan_pem
 
 SMIME_POLICY = bytes.fromhex("2a864886f763640108")
 SYSTEM_ROOTS = "/System/Library/Keychains/SystemRootCertificates.keychain"

@@ -9,17 +9,17 @@ from typing import Any
 import pytest
 
 from _fixture_trees import facts_for, run_cli, tree
-from trustresolve._facts import PlatformFacts
-from trustresolve._macos_trust import clear_cache
-from trustresolve._model import TrustSource
-from trustresolve._native import (
+from trustresolve._backends.macos_trust import clear_cache
+from trustresolve._backends.native import (
     NativeBackend,
     native_disabled,
     snapshot_source,
     without_native,
 )
-from trustresolve._pem import scan_pem
-from trustresolve._resolve import probe_all, where
+from trustresolve._machine.facts import PlatformFacts
+from trustresolve._machine.model import TrustSource
+from trustresolve._store.resolve import probe_all, where
+from trustresolve._x509.pem import scan_pem
 
 
 def native_attempt(facts: PlatformFacts) -> Any:
@@ -173,7 +173,7 @@ def test_native_on_pypy_without_enum_certificates_falls_back_to_certifi() -> Non
 def test_where_gives_a_pem_bundle_of_the_snapshot(
     name: str, count: int, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Needs trustresolve._cache (materialize_bundle), written for issue 5.
+    # Needs trustresolve._store.cache (materialize_bundle), written for issue 5.
     monkeypatch.setenv("TRUSTRESOLVE_CACHE_DIR", str(tmp_path / "cache"))
     resolution = probe_all(facts_for(name))
     source = resolution.source

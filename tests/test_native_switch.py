@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 import trustresolve
-import trustresolve._context as context_module
+import trustresolve._tls.context as context_module
 from _memory_tls import memory_handshake
-from trustresolve._facts import PlatformFacts
-from trustresolve._resolve import probe_all
+from trustresolve._machine.facts import PlatformFacts
+from trustresolve._store.resolve import probe_all
 
 TREE = Path(__file__).resolve().parent.parent / "platform_fixtures" / "macos-truststore"
 
@@ -46,7 +46,7 @@ def test_native_false_trusts_exactly_the_snapshot(
     """A real handshake: the snapshot's CA verifies, another CA does not."""
     import trustme
 
-    from trustresolve._pem import scan_pem
+    from trustresolve._x509.pem import scan_pem
 
     inside, outside = trustme.CA(), trustme.CA()
     pem = inside.cert_pem.bytes()

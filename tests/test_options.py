@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from trustresolve._errors import ConfigurationError
-from trustresolve._options import OPTION_NAMES, TLSOptions, TLSOptionWarning
+from trustresolve._tls.options import OPTION_NAMES, TLSOptions, TLSOptionWarning
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trustresolve._errors import ConfigurationError
-from trustresolve._options import OPTION_NAMES, TLSOptions
+from trustresolve._tls.options import OPTION_NAMES, TLSOptions
 
 EXISTING = str(Path(__file__).resolve())  # a readable file that is always there
 MISSING = str(Path(__file__).resolve().parent / "no-such-file.pem")

@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID
 
-from trustresolve._facts import PlatformFacts
-from trustresolve._resolve import probe_all
-from trustresolve._subject_hash import subject_hash
+from trustresolve._machine.facts import PlatformFacts
+from trustresolve._store.resolve import probe_all
+from trustresolve._x509.subject_hash import subject_hash
 
 
 def _der(pem: bytes) -> bytes:

@@ -13,7 +13,8 @@ import trustme
 
 import trustresolve
 from _memory_tls import memory_handshake
-from trustresolve import _load, _resolve
+from trustresolve._store import resolve as _resolve
+from trustresolve._tls import load as _load
 
 THREADS = 64
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from trustresolve._errors import ConfigurationError
-from trustresolve._options import OPTION_NAMES, TLSOptions
+from trustresolve._tls.options import OPTION_NAMES, TLSOptions
 
 SPEC_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "spec"
 SPEC_FILES = ("tls-options.json", "valid-options.json")

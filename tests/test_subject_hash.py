@@ -16,9 +16,9 @@ from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trustresolve._der import DERError, parse_certificate
-from trustresolve._pem import scan_pem
-from trustresolve._subject_hash import canonical_name, name_hash, subject_hash
+from trustresolve._x509.der import DERError, parse_certificate
+from trustresolve._x509.pem import scan_pem
+from trustresolve._x509.subject_hash import canonical_name, name_hash, subject_hash
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 

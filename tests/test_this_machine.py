@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 import trustresolve
-import trustresolve._resolve as resolve_module
+import trustresolve._store.resolve as resolve_module
 from test_unix_layouts import clean_env
 from trustresolve import PlatformFacts, Resolution
 

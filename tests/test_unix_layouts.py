@@ -259,12 +259,12 @@ def test_fedora_never_picks_email_or_objsign_roots() -> None:
         for decoy in ("email-ca-bundle.pem", "objsign-ca-bundle.pem"):
             path = os.path.join(root, "etc/pki/ca-trust/extracted/pem", decoy)
             with open(path, "rb") as handle:
-                from trustresolve._pem import scan_pem
+                from trustresolve._x509.pem import scan_pem
 
                 decoys |= {cert.der for cert in scan_pem(handle.read()).certificates}
         tls = os.path.join(root, "etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem")
         with open(tls, "rb") as handle:
-            from trustresolve._pem import scan_pem
+            from trustresolve._x509.pem import scan_pem
 
             tls_der = {cert.der for cert in scan_pem(handle.read()).certificates}
         chosen = set(resolution.source.certificates)
@@ -302,7 +302,7 @@ def hook(event, args):
             seen.append(os.fsdecode(path))
 sys.addaudithook(hook)
 from trustresolve import PlatformFacts, NoTrustStoreError, resolve
-import trustresolve._backends, trustresolve._cli, trustresolve._explain
+import trustresolve._backends.order, trustresolve._cli.main, trustresolve._machine.explain
 try:
     import certifi
 except ImportError:

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from _fixture_trees import facts_for, run_cli, tree
-from trustresolve._facts import PlatformFacts, WindowsStoreEntry
-from trustresolve._resolve import probe_all
-from trustresolve._wincertstore import WincertstoreBackend
-from trustresolve._windows import SNAPSHOT_NOTE, WindowsBackend
+from trustresolve._backends.wincertstore import WincertstoreBackend
+from trustresolve._backends.windows import SNAPSHOT_NOTE, WindowsBackend
+from trustresolve._machine.facts import PlatformFacts, WindowsStoreEntry
+from trustresolve._store.resolve import probe_all
 
 
 def stores_of(name: str, key: str = "windows_stores") -> dict[str, list[Any]]:

@@ -17,17 +17,17 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ._context import (
+    from ._machine.facts import PlatformFacts
+    from ._machine.model import Attempt, Resolution, TrustSource
+    from ._store.resolve import contents, resolve, where
+    from ._tls.context import (
         InsecureContextWarning,
         context_from_options,
         context_from_uri,
         create_default_context,
     )
-    from ._facts import PlatformFacts
-    from ._inject import extract_from_ssl, inject_into_ssl, is_injected
-    from ._model import Attempt, Resolution, TrustSource
-    from ._options import OPTION_NAMES, TLSOptions, TLSOptionWarning
-    from ._resolve import contents, resolve, where
+    from ._tls.inject import extract_from_ssl, inject_into_ssl, is_injected
+    from ._tls.options import OPTION_NAMES, TLSOptions, TLSOptionWarning
 
 __all__ = [
     "OPTION_NAMES",
@@ -56,23 +56,23 @@ __all__ = [
 
 # name -> the private module that defines it; imported on first access.
 _LAZY = {
-    "Attempt": "._model",
-    "Resolution": "._model",
-    "TrustSource": "._model",
-    "PlatformFacts": "._facts",
-    "TLSOptions": "._options",
-    "TLSOptionWarning": "._options",
-    "OPTION_NAMES": "._options",
-    "InsecureContextWarning": "._context",
-    "is_injected": "._inject",
-    "contents": "._resolve",
-    "resolve": "._resolve",
-    "where": "._resolve",
-    "context_from_options": "._context",
-    "context_from_uri": "._context",
-    "create_default_context": "._context",
-    "extract_from_ssl": "._inject",
-    "inject_into_ssl": "._inject",
+    "Attempt": "._machine.model",
+    "Resolution": "._machine.model",
+    "TrustSource": "._machine.model",
+    "PlatformFacts": "._machine.facts",
+    "TLSOptions": "._tls.options",
+    "TLSOptionWarning": "._tls.options",
+    "OPTION_NAMES": "._tls.options",
+    "InsecureContextWarning": "._tls.context",
+    "is_injected": "._tls.inject",
+    "contents": "._store.resolve",
+    "resolve": "._store.resolve",
+    "where": "._store.resolve",
+    "context_from_options": "._tls.context",
+    "context_from_uri": "._tls.context",
+    "create_default_context": "._tls.context",
+    "extract_from_ssl": "._tls.inject",
+    "inject_into_ssl": "._tls.inject",
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # not typing's: ``import trustresolve`` must not import typing
 if TYPE_CHECKING:
-    from ._model import Resolution
+    from ._machine.model import Resolution
 
 __all__ = [
     "ConfigurationError",

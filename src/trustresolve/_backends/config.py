@@ -1,0 +1,159 @@
+"""Backend ``config``: a store pinned in trustresolve's own config file (issue 2).
+
+``TRUSTRESOLVE_CONFIG=PATH`` names the one file to read. Otherwise ``trustresolve.ini`` is read
+from the user config directory and then the site config directories (platformdirs); keys in the
+user file win. Format: INI, section ``[trustresolve]``. ``cafile`` and ``capath`` pin the store
+with the strictness of ``SSL_CERT_FILE``; relative paths are relative to the file that sets them.
+``native = false`` turns native verification off (issue 3). Unknown keys are errors, so a typo
+never silently leaves the system store in place.
+"""
+
+from __future__ import annotations
+
+import configparser
+import posixpath
+from dataclasses import dataclass, field
+
+from .._machine.facts import PlatformFacts
+from .._machine.model import Attempt
+from .base import Probe
+from .candidates import DirCheck, check_bundle, check_dir, source_from_checks
+
+__all__ = ["CONFIG_FILE_NAME", "KNOWN_KEYS", "ConfigBackend", "ConfigValues", "read_config"]
+
+CONFIG_FILE_NAME = "trustresolve.ini"
+SECTION = "trustresolve"
+KNOWN_KEYS = ("cafile", "capath", "native")
+_FIX = "fix the path or remove the key"
+_BOOLEANS = {
+    "true": True,
+    "yes": True,
+    "on": True,
+    "1": True,
+    "false": False,
+    "no": False,
+    "off": False,
+    "0": False,
+}
+
+
+@dataclass(frozen=True)
+class ConfigValues:
+    files: tuple[str, ...] = ()  # every file read, in order
+    values: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (value, file)
+    error: str | None = None
+
+    def boolean(self, key: str) -> bool | None:
+        if key not in self.values:
+            return None
+        return _BOOLEANS[self.values[key][0].lower()]
+
+
+def _config_dirs(facts: PlatformFacts) -> tuple[str, ...]:
+    if facts.config_dirs is not None:
+        return facts.config_dirs
+    import platformdirs  # only when a config file is looked for (DESIGN §6)
+
+    user = platformdirs.user_config_dir("trustresolve", appauthor=False)
+    site = platformdirs.site_config_dir("trustresolve", appauthor=False, multipath=True)
+    return (user, *site.split(":" if facts.os_family != "windows" else ";"))
+
+
+def _join(directory: str, name: str, facts: PlatformFacts) -> str:
+    sep = "\\" if facts.os_family == "windows" and "\\" in directory else "/"
+    return directory.rstrip("/\\") + sep + name
+
+
+def read_config(facts: PlatformFacts) -> ConfigValues:
+    """Read the config files; a bad file gives ``error`` naming it and what is wrong."""
+    pinned = facts.getenv("TRUSTRESOLVE_CONFIG")
+    candidates = (
+        [pinned] if pinned else [_join(d, CONFIG_FILE_NAME, facts) for d in _config_dirs(facts)]
+    )
+    files: list[str] = []
+    values: dict[str, tuple[str, str]] = {}
+    for path in reversed(candidates):  # site first, so the user file overrides it
+        located = facts.fs.locate(path)
+        if not located.exists and not pinned:
+            continue
+        read = facts.fs.read_bounded(located, limit=1 << 20)
+        if read.data is None:
+            why = "does not exist" if not located.exists else str(read.problem)
+            error: str | None
+            if pinned:
+                error = f"TRUSTRESOLVE_CONFIG={path!r} {why}; point it at an INI file or unset it"
+            else:
+                error = f"config file {path} {why}; make it a readable INI file or remove it"
+            return ConfigValues(tuple(files), values, error)
+        files.append(path)
+        error = _parse_into(path, read.data, values)
+        if error:
+            return ConfigValues(tuple(reversed(files)), values, error)
+    return ConfigValues(tuple(reversed(files)), values)
+
+
+def _parse_into(path: str, data: bytes, values: dict[str, tuple[str, str]]) -> str | None:
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(data.decode("utf-8"), source=path)
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        return f"config file {path} is not valid INI: {exc}".replace("\n", " ")
+    if not parser.has_section(SECTION):
+        # The file is trustresolve's own: any other section is a typo that would otherwise
+        # leave the system store silently in place.
+        others = ", ".join(f"[{name}]" for name in parser.sections())
+        if others:
+            return f"config file {path} has {others} but no [{SECTION}] section; rename it"
+        return None
+    for key, raw in parser.items(SECTION):
+        value = raw.strip()
+        if key in ("cafile", "capath") and not value:
+            continue  # an empty value counts as unset, like an empty SSL_CERT_FILE
+        if key not in KNOWN_KEYS:
+            known = ", ".join(KNOWN_KEYS)
+            return f"config file {path}: unknown key {key!r} in [{SECTION}]; known keys: {known}"
+        if key == "native" and value.lower() not in _BOOLEANS:
+            return f"config file {path}: native = {value!r} is not a boolean; use true or false"
+        if (
+            key in ("cafile", "capath")
+            and value
+            and not posixpath.isabs(value)
+            and ":\\" not in value
+        ):
+            value = posixpath.join(posixpath.dirname(path), value)
+        values[key] = (value, path)
+    return None
+
+
+class ConfigBackend:
+    name = "config"
+
+    def probe(self, facts: PlatformFacts) -> Probe:
+        config = read_config(facts)
+        if config.error:
+            attempt = Attempt(self.name, None, "invalid", config.error)
+            return Probe((attempt,), fatal=config.error, config_files=config.files)
+        cafile = config.values.get("cafile")
+        capath = config.values.get("capath")
+        if not cafile and not capath:
+            where = ", ".join(config.files) if config.files else "no config file found"
+            detail = f"no cafile or capath pinned ({where})"
+            return Probe((Attempt(self.name, None, "skipped", detail),), config_files=config.files)
+        attempts = []
+        bundle = None
+        if cafile:
+            bundle = check_bundle(facts.fs, cafile[0])
+            attempts.append(bundle.attempt(self.name, note=f"cafile in {cafile[1]}"))
+            if not bundle.ok:
+                fatal = f"cafile = {cafile[0]} in {cafile[1]} {bundle.detail}: {_FIX}"
+                return Probe(tuple(attempts), fatal=fatal, config_files=config.files)
+        dirs: tuple[DirCheck, ...] = ()
+        if capath:
+            directory = check_dir(facts.fs, capath[0], parse=True)
+            attempts.append(directory.attempt(self.name, note=f"capath in {capath[1]}"))
+            if not directory.ok:
+                fatal = f"capath = {capath[0]} in {capath[1]} {directory.detail}: {_FIX}"
+                return Probe(tuple(attempts), fatal=fatal, config_files=config.files)
+            dirs = (directory,)
+        source = source_from_checks(self.name, bundle, dirs)
+        return Probe(tuple(attempts), source, config_files=config.files)

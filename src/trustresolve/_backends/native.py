@@ -1,0 +1,171 @@
+"""Backend ``native``: verification by the OS through truststore (DESIGN §2 #3, issue 3).
+
+On macOS and Windows with Python >= 3.10 and truststore importable, the context builder returns
+a ``truststore.SSLContext``: the OS verifies each chain, with the trust settings, on-demand
+roots, Disallowed store and enterprise policy that a snapshot loses. ``where()`` and
+``contents()`` still need a PEM file, so the source carries a snapshot ``fallback``: exactly the
+source the backends after ``native`` would have chosen (:func:`snapshot_source`).
+
+Turning it off (the snapshot is then the source): ``TRUSTRESOLVE_NATIVE=0`` in the environment,
+``native = false`` in ``trustresolve.ini``; the environment wins over the config file. An API
+caller that wants a plain OpenSSL context uses the source's ``fallback`` (see
+:func:`without_native`).
+
+On Linux and the BSDs native does not apply: truststore there only reloads OpenSSL's bundle on
+every handshake (truststore #212), which the distro backend already finds.
+"""
+
+from __future__ import annotations
+
+from .._machine.facts import PlatformFacts
+from .._machine.model import Attempt, TrustSource
+from .base import Probe, does_not_apply
+from .config import read_config
+
+__all__ = [
+    "ENV_VAR",
+    "NativeBackend",
+    "native_disabled",
+    "snapshot_probe",
+    "snapshot_source",
+    "without_native",
+]
+
+ENV_VAR = "TRUSTRESOLVE_NATIVE"
+_FALSE = ("0", "false", "no", "off")
+_TRUE = ("1", "true", "yes", "on")
+_OS = {"darwin": "macOS", "windows": "Windows"}
+_HOW_TO_TURN_OFF = (
+    f"turn it off with {ENV_VAR}=0, native = false in trustresolve.ini, or native=False in the API"
+)
+
+
+def _env_choice(facts: PlatformFacts) -> tuple[bool | None, str | None]:
+    """(on/off from the environment or ``None``, a warning about a value that is neither)."""
+    value = facts.getenv(ENV_VAR)
+    if value is None:
+        return None, None
+    word = value.strip().lower()
+    if word in _FALSE:
+        return False, None
+    if word in _TRUE:
+        return True, None
+    return None, f"{ENV_VAR}={value!r} is neither 0 nor 1 and was ignored"
+
+
+def native_disabled(facts: PlatformFacts) -> str | None:
+    """Why native verification is turned off for ``facts`` (``None``: it is not)."""
+    choice, _ = _env_choice(facts)
+    if choice is not None:
+        return None if choice else f"turned off by {ENV_VAR}={facts.getenv(ENV_VAR)}"
+    config = read_config(facts)
+    if config.error is None and config.boolean("native") is False:
+        where = config.values["native"][1]
+        return f"turned off by native = false in {where}"
+    return None
+
+
+def snapshot_probe(facts: PlatformFacts) -> Probe:
+    """Run the backends after ``native`` in their order: what resolution is without native.
+
+    The attempts are relabelled ``native`` ("snapshot via windows: ...") because in a
+    resolution they belong to the native source; those of backends that do not apply are left out.
+    """
+    from .order import BACKENDS  # _backends imports this module
+
+    names = [backend.name for backend in BACKENDS]
+    attempts: list[Attempt] = []
+    for backend in BACKENDS[names.index(NativeBackend.name) + 1 :]:
+        probe = backend.probe(facts)
+        for attempt in probe.attempts:
+            if attempt.outcome == "skipped" and attempt.detail.startswith("does not apply"):
+                continue
+            attempts.append(
+                Attempt(
+                    NativeBackend.name,
+                    attempt.location,
+                    attempt.outcome,
+                    f"snapshot via {attempt.backend}: {attempt.detail}",
+                    attempt.warnings,
+                )
+            )
+        if probe.source is not None or probe.fatal is not None:
+            return Probe(tuple(attempts), probe.source)
+    return Probe(tuple(attempts))
+
+
+def snapshot_source(facts: PlatformFacts) -> TrustSource | None:
+    """The snapshot store the ``native`` source falls back to (``None``: there is none)."""
+    return snapshot_probe(facts).source
+
+
+def without_native(source: TrustSource) -> TrustSource:
+    """The source a plain ``ssl.SSLContext`` loads: a native source's snapshot, else itself."""
+    if source.kind == "native" and source.fallback is not None:
+        return source.fallback
+    return source
+
+
+class NativeBackend:
+    name = "native"
+
+    def probe(self, facts: PlatformFacts) -> Probe:
+        family = facts.os_family
+        if family not in _OS:
+            return does_not_apply(
+                self.name,
+                "native verification is for macOS and Windows; on this platform truststore only "
+                "reloads OpenSSL's bundle on every handshake",
+            )
+        if facts.python_version_info < (3, 10):
+            return does_not_apply(
+                self.name,
+                f"truststore needs Python >= 3.10 and this is {facts.implementation} "
+                f"{facts.python_version}; the {_OS[family]} snapshot below is used",
+            )
+        _, env_warning = _env_choice(facts)
+        warnings: tuple[str, ...] = (env_warning,) if env_warning else ()
+        disabled = native_disabled(facts)
+        if disabled:
+            detail = f"{disabled}; the {_OS[family]} snapshot below is used instead"
+            return Probe((Attempt(self.name, None, "skipped", detail, warnings),))
+        if not facts.truststore:
+            detail = (
+                "truststore is not installed (`pip install trustresolve[native]`), so "
+                f"{_OS[family]} cannot verify chains itself; the snapshot below is used"
+            )
+            return Probe((Attempt(self.name, None, "skipped", detail, warnings),))
+        snapshot = snapshot_probe(facts)
+        fallback = snapshot.source
+        if fallback is None:
+            warnings += (
+                "no snapshot store was found, so where() and contents() have no file to give; "
+                "verification through the OS still works",
+            )
+            tail = "where()/contents(): no snapshot store was found"
+        else:
+            tail = (
+                f"where()/contents() get a snapshot from {fallback.backend} "
+                f"({fallback.cert_count} certificates)"
+            )
+        if family == "windows":
+            what = (
+                "verification by Windows (CertGetCertificateChain) through truststore: roots "
+                "Windows fetches on demand, the Disallowed store and enterprise policy apply, so "
+                "the snapshot gap of the windows backend does not"
+            )
+        else:
+            what = (
+                "verification by macOS (SecTrustEvaluateWithError) through truststore: keychain "
+                "trust settings, Apple's constraints on its roots and configuration profiles apply"
+            )
+        detail = f"{what}; {tail}; {_HOW_TO_TURN_OFF}"
+        source = TrustSource(
+            self.name,
+            "native",
+            cert_count=fallback.cert_count if fallback else 0,
+            warnings=warnings,
+            fallback=fallback,
+        )
+        attempt = Attempt(self.name, None, "used", detail, warnings)
+        return Probe((attempt, *snapshot.attempts), source)

@@ -1,0 +1,93 @@
+"""What the snapshot backends share: naming certificates in attempts, building in-memory sources.
+
+The Windows and macOS stores exist only inside the OS. A snapshot copies the certificates the OS
+trusts for TLS server authentication into memory (``kind="data"``); ``where()`` writes them to the
+user cache. Attempts name each certificate they drop by its common name and SHA-1 thumbprint,
+the identifiers that ``certmgr.msc`` and Keychain Access show.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+
+from .._machine.model import TrustSource
+from .._x509.der import DERError, read_children, read_tlv
+from .._x509.pem import der_to_pem
+
+__all__ = ["common_name", "describe", "sha1_hex", "snapshot_source", "summarize"]
+
+# id-at-commonName (2.5.4.3) and id-at-organizationalUnitName / organizationName as fallbacks.
+_CN = bytes.fromhex("550403")
+_FALLBACK_NAMES = (bytes.fromhex("55040b"), bytes.fromhex("55040a"))
+_OID_TAG = 0x06
+_STRING_TAGS = {0x0C: "utf-8", 0x13: "latin-1", 0x14: "latin-1", 0x16: "latin-1", 0x1E: "utf-16-be"}
+#: How many dropped certificates an attempt names before it only counts the rest.
+_NAMED = 8
+
+
+def sha1_hex(der: bytes) -> str:
+    """The upper-case hex SHA-1 of ``der``: Windows' thumbprint, macOS's trust-settings key."""
+    return hashlib.sha1(der).hexdigest().upper()  # noqa: S324 - an identifier, not security
+
+
+def common_name(name: bytes) -> str | None:
+    """The CN of an encoded X.501 Name (or its OU/O when it has none); ``None`` if unreadable."""
+    try:
+        outer = read_tlv(name)
+        found: dict[bytes, str] = {}
+        for rdn in read_children(name, outer):
+            for attribute in read_children(name, rdn):
+                parts = read_children(name, attribute)
+                if len(parts) != 2 or parts[0].tag != _OID_TAG:
+                    continue
+                codec = _STRING_TAGS.get(parts[1].tag)
+                if codec is not None:
+                    oid = parts[0].value(name)
+                    found.setdefault(oid, parts[1].value(name).decode(codec, "replace"))
+    except DERError:
+        return None
+    for oid in (_CN, *_FALLBACK_NAMES):
+        if oid in found:
+            return found[oid]
+    return None
+
+
+def describe(der: bytes, subject: bytes | None = None) -> str:
+    """``"Name" (sha1 ABCD1234)`` for attempt details; works for bytes that do not parse too."""
+    thumb = sha1_hex(der)[:16]
+    name = common_name(subject) if subject is not None else None
+    return f'"{name}" (sha1 {thumb})' if name else f"sha1 {thumb}"
+
+
+def summarize(items: Sequence[str]) -> str:
+    """The first few items joined, then a count of the others."""
+    shown = ", ".join(items[:_NAMED])
+    rest = len(items) - _NAMED
+    return shown + (f" and {rest} more" if rest > 0 else "")
+
+
+def snapshot_source(
+    backend: str,
+    certificates: Iterable[bytes],
+    *,
+    warnings: tuple[str, ...] = (),
+) -> TrustSource:
+    """An in-memory source of ``certificates`` (DER, already filtered), each counted once.
+
+    It has no file: ``where()`` materializes one in the user cache from ``certificates``.
+    """
+    seen: set[bytes] = set()
+    ordered: list[bytes] = []
+    for der in certificates:
+        if der not in seen:
+            seen.add(der)
+            ordered.append(der)
+    return TrustSource(
+        backend,
+        "data",
+        cadata="".join(der_to_pem(der) for der in ordered),
+        cert_count=len(ordered),
+        warnings=warnings,
+        certificates=tuple(ordered),
+    )

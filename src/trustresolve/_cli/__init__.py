@@ -1,0 +1,5 @@
+"""The command-line tools: --which (main), --check, --export/--env, the start-up hook and
+--connect.
+"""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""--connect: the connection doctor."""
+
+from __future__ import annotations

@@ -1,0 +1,740 @@
+"""TLS options as database drivers spell them: keyword arguments and ``mongodb://`` URIs.
+
+The names, values and conflict rules are PyMongo's and the MongoDB URI options specification's
+(DESIGN §4; ``reference/tls-options.md`` §1-§4 and §7). Parsing only validates; the context is
+built by :func:`trustresolve._tls.context.build_context`, so options can be inspected, merged and
+compared without touching a trust store.
+
+Every rejection is a :class:`ConfigurationError` naming the option as the caller spelled it, the
+value (a passphrase is never shown) and what is accepted.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import ssl
+import sys
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import unquote_plus
+
+from .._errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+
+__all__ = ["OPTION_NAMES", "TLSOptionWarning", "TLSOptions", "warn_caller"]
+
+ValueKind = Literal["bool", "path", "password", "cert_reqs"]
+Origin = Literal["uri", "kwargs"]
+
+_MASK = "'***'"  # what a passphrase looks like in every repr, str and message
+
+
+class TLSOptionWarning(UserWarning):
+    """A URI option was ignored: invalid or empty value, duplicate, or unknown ``tls``/``ssl`` key.
+
+    The connection-string spec says an invalid URI value "MUST be ignored and MUST log a WARN";
+    keyword arguments raise instead (reference/tls-options.md §3, §7).
+    """
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """One accepted option name and the setting it controls."""
+
+    name: str  # canonical spelling
+    setting: str  # the modern (tls*) setting it controls; legacy names share their modern one's
+    kind: ValueKind
+    modern: str | None = None  # for a legacy name: the name to use instead
+    inverted: bool = False  # ssl_match_hostname=True means tlsAllowInvalidHostnames=False
+
+    @property
+    def legacy(self) -> bool:
+        return self.modern is not None
+
+
+_SPECS = (
+    _Spec("tls", "tls", "bool"),
+    # ``ssl`` is a silent alias (PyMongo 4.x, and "required to ensure that Atlas connection
+    # strings continue to work"), so it carries no deprecation warning.
+    _Spec("ssl", "tls", "bool"),
+    _Spec("tlsInsecure", "tlsInsecure", "bool"),
+    _Spec("tlsAllowInvalidCertificates", "tlsAllowInvalidCertificates", "bool"),
+    _Spec("tlsAllowInvalidHostnames", "tlsAllowInvalidHostnames", "bool"),
+    _Spec("tlsCAFile", "tlsCAFile", "path"),
+    _Spec("tlsCertificateKeyFile", "tlsCertificateKeyFile", "path"),
+    _Spec("tlsCertificateKeyFilePassword", "tlsCertificateKeyFilePassword", "password"),
+    _Spec("tlsCRLFile", "tlsCRLFile", "path"),
+    _Spec("tlsDisableOCSPEndpointCheck", "tlsDisableOCSPEndpointCheck", "bool"),
+    _Spec("tlsDisableCertificateRevocationCheck", "tlsDisableCertificateRevocationCheck", "bool"),
+    # Legacy names (PyMongo <= 3.13, reference/tls-options.md §2) keep their documented meaning.
+    _Spec(
+        "ssl_cert_reqs",
+        "tlsAllowInvalidCertificates",
+        "cert_reqs",
+        modern="tlsAllowInvalidCertificates",
+    ),
+    _Spec(
+        "ssl_match_hostname",
+        "tlsAllowInvalidHostnames",
+        "bool",
+        modern="tlsAllowInvalidHostnames",
+        inverted=True,
+    ),
+    _Spec("ssl_ca_certs", "tlsCAFile", "path", modern="tlsCAFile"),
+    _Spec("ssl_certfile", "tlsCertificateKeyFile", "path", modern="tlsCertificateKeyFile"),
+    # ssl_keyfile has no modern equivalent: PyMongo 4 wants the key inside tlsCertificateKeyFile.
+    _Spec("ssl_keyfile", "ssl_keyfile", "path", modern="tlsCertificateKeyFile"),
+    _Spec(
+        "ssl_pem_passphrase",
+        "tlsCertificateKeyFilePassword",
+        "password",
+        modern="tlsCertificateKeyFilePassword",
+    ),
+    _Spec("ssl_crlfile", "tlsCRLFile", "path", modern="tlsCRLFile"),
+)
+_BY_LOWER_NAME = {spec.name.lower(): spec for spec in _SPECS}
+#: Every accepted option name, canonical spelling (matching is case-insensitive).
+OPTION_NAMES: tuple[str, ...] = tuple(spec.name for spec in _SPECS)
+
+# The options tlsInsecure stands for (spec: it "relaxes as much as possible"); and the pairs the
+# spec forbids together, by presence (reference/tls-options.md §4 rules 1-3 and 5, §7 rules 1-7).
+_INSECURE_IMPLIES = (
+    "tlsAllowInvalidCertificates",
+    "tlsAllowInvalidHostnames",
+    "tlsDisableOCSPEndpointCheck",
+)
+_EXCLUSIVE_PAIRS = (
+    ("tlsInsecure", "tlsAllowInvalidCertificates"),
+    ("tlsInsecure", "tlsAllowInvalidHostnames"),
+    ("tlsInsecure", "tlsDisableOCSPEndpointCheck"),
+    ("tlsInsecure", "tlsDisableCertificateRevocationCheck"),
+    ("tlsAllowInvalidCertificates", "tlsDisableOCSPEndpointCheck"),
+    ("tlsAllowInvalidCertificates", "tlsDisableCertificateRevocationCheck"),
+    ("tlsDisableOCSPEndpointCheck", "tlsDisableCertificateRevocationCheck"),
+)
+_FILE_SETTINGS = (
+    "tlsCAFile",
+    "tlsCertificateKeyFile",
+    "ssl_keyfile",
+    "tlsCertificateKeyFilePassword",
+    "tlsCRLFile",
+)
+_SECURE_WHEN_FALSE = (
+    "tlsAllowInvalidHostnames",
+    "tlsDisableOCSPEndpointCheck",
+    "tlsDisableCertificateRevocationCheck",
+)
+_CERT_REQS_NAMES = {
+    "CERT_NONE": ssl.CERT_NONE,
+    "CERT_OPTIONAL": ssl.CERT_OPTIONAL,
+    "CERT_REQUIRED": ssl.CERT_REQUIRED,
+}
+_SCHEMES = ("mongodb://", "mongodb+srv://")
+
+
+class _InvalidValue(Exception):
+    """A value the option does not accept; a URI warns and drops it, keywords raise."""
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One option as given: the caller's spelling, the raw value and the validated setting value.
+
+    ``value`` is in the setting's terms: bools for tls* booleans (already inverted for
+    ssl_match_hostname), an ``ssl.VerifyMode`` for tlsAllowInvalidCertificates (so CERT_OPTIONAL
+    survives), a path or passphrase string. ``None`` only for a keyword given as ``None``,
+    which removes the setting when merged.
+    """
+
+    spelling: str
+    spec: _Spec
+    raw: object
+    value: Any
+
+    def shown(self) -> str:
+        """``spelling=value`` for messages, never showing a passphrase."""
+        if self.spec.kind == "password":
+            return f"{self.spelling}={_MASK}"
+        if isinstance(self.raw, str):
+            return f"{self.spelling}={self.raw}"
+        return f"{self.spelling}={self.raw!r}"
+
+
+@dataclass
+class _Source:
+    """The options of one URI or one keyword set, validated, by setting."""
+
+    origin: Origin
+    entries: dict[str, _Entry]
+    present: dict[str, _Entry]  # incl. URI options whose value was invalid (presence rules)
+    legacy: list[_Spec]
+
+
+# --- values ------------------------------------------------------------------------------------
+
+
+def _parse_bool(spelling: str, raw: object, origin: Origin) -> bool:
+    # PyMongo's validate_boolean_or_string: a real bool, or exactly "true"/"false". 1, "1",
+    # "yes" and "TRUE" are refused (reference/tls-options.md §1).
+    if isinstance(raw, bool):
+        return raw
+    if raw in ("true", "false"):
+        return raw == "true"
+    accepted = (
+        "true or false" if origin == "uri" else "True or False (or the strings 'true'/'false')"
+    )
+    raise _InvalidValue(f"{spelling}={_show_raw(raw)} is not valid: {spelling} must be {accepted}")
+
+
+def _parse_cert_reqs(spelling: str, raw: object, origin: Origin) -> ssl.VerifyMode:
+    # reference/tls-options.md §2: the names work everywhere, the ssl constants (ints 0-2) only
+    # as keywords. True/False are refused, although True == 1 made PyMongo 3.x accept them.
+    if isinstance(raw, str) and raw in _CERT_REQS_NAMES:
+        return _CERT_REQS_NAMES[raw]
+    if (
+        origin == "kwargs"
+        and isinstance(raw, int)
+        and not isinstance(raw, bool)
+        and raw in (0, 1, 2)
+    ):
+        return ssl.VerifyMode(raw)
+    accepted = "CERT_NONE, CERT_OPTIONAL or CERT_REQUIRED"
+    if origin == "kwargs":
+        accepted += " (by name, or ssl.CERT_NONE, ssl.CERT_OPTIONAL, ssl.CERT_REQUIRED)"
+    raise _InvalidValue(f"{spelling}={_show_raw(raw)} is not valid: {spelling} must be {accepted}")
+
+
+def _parse_password(spelling: str, raw: object) -> str:
+    if isinstance(raw, str):
+        return raw
+    # The value is never shown: a passphrase of the wrong type is still a passphrase.
+    raise _InvalidValue(f"{spelling} must be a string, not {type(raw).__name__}")
+
+
+def _parse_path(spelling: str, raw: object) -> str:
+    if isinstance(raw, os.PathLike):
+        raw = os.fspath(raw)
+    if not isinstance(raw, str):
+        raise _InvalidValue(
+            f"{spelling}={_show_raw(raw)} is not valid: {spelling} must be a path (str), "
+            f"not {type(raw).__name__}"
+        )
+    _check_readable(spelling, raw)
+    return raw
+
+
+def _check_readable(spelling: str, path: str) -> None:
+    """Files are checked at parse time (like PyMongo's ``validate_readable``), contents later.
+
+    A missing file is an error even in a URI: ignoring it would silently verify against
+    another store than the one the caller named.
+    """
+    try:
+        with open(path, "rb"):
+            pass
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        msg = f"{spelling}: cannot read {path!r}: {reason}; {spelling} must name a readable file"
+        raise ConfigurationError(msg) from None
+
+
+def _show_raw(raw: object) -> str:
+    return raw if isinstance(raw, str) else repr(raw)
+
+
+def _validate(spec: _Spec, spelling: str, raw: object, origin: Origin) -> Any:
+    if spec.kind == "bool":
+        flag = _parse_bool(spelling, raw, origin)
+        if spec.setting == "tlsAllowInvalidCertificates":
+            # One domain for this setting and ssl_cert_reqs, so CERT_OPTIONAL can be told apart.
+            return ssl.CERT_NONE if flag else ssl.CERT_REQUIRED
+        return not flag if spec.inverted else flag
+    if spec.kind == "cert_reqs":
+        return _parse_cert_reqs(spelling, raw, origin)
+    if spec.kind == "password":
+        return _parse_password(spelling, raw)
+    return _parse_path(spelling, raw)
+
+
+# --- collecting one URI or keyword set ---------------------------------------------------------
+
+
+def _collect(items: Iterable[tuple[str, object]], origin: Origin) -> _Source:
+    source = _Source(origin, {}, {}, [])
+    for spelling, raw in items:
+        spec = _BY_LOWER_NAME.get(spelling.lower())
+        if spec is None:
+            _unknown_option(spelling, origin)
+            continue
+        if spec.legacy and spec not in source.legacy:
+            source.legacy.append(spec)
+        if raw is None:  # keywords only: "remove this setting" when merged over a URI
+            source.entries[spec.setting] = _Entry(spelling, spec, raw, None)
+            continue
+        entry = _Entry(spelling, spec, raw, None)
+        source.present.setdefault(spec.setting, entry)
+        try:
+            entry = _Entry(spelling, spec, raw, _validate(spec, spelling, raw, origin))
+        except _InvalidValue as exc:
+            if origin == "kwargs":
+                raise ConfigurationError(str(exc)) from None
+            warn_caller(f"{exc}; the option is ignored", TLSOptionWarning)
+            continue
+        _add_entry(source, entry)
+    return source
+
+
+def _add_entry(source: _Source, entry: _Entry) -> None:
+    """Two names for one setting (tls/ssl, a legacy and its modern name) must agree."""
+    earlier = source.entries.get(entry.spec.setting)
+    source.present[entry.spec.setting] = earlier or entry
+    if earlier is None or earlier.value is None:
+        source.entries[entry.spec.setting] = entry
+        return
+    if earlier.value == entry.value:
+        return
+    if entry.spec.setting == "tls":
+        what = "ssl and tls are aliases and must have the same value"
+    else:
+        what = f"both set {entry.spec.setting}; give one of them, or the same value to both"
+    msg = f"conflicting values {earlier.shown()} and {entry.shown()}: {what}"
+    raise ConfigurationError(msg)
+
+
+def _unknown_option(spelling: str, origin: Origin) -> None:
+    suggestion = difflib.get_close_matches(spelling.lower(), list(_BY_LOWER_NAME), n=1)
+    hint = f" (did you mean {_BY_LOWER_NAME[suggestion[0]].name}?)" if suggestion else ""
+    if origin == "kwargs":
+        msg = f"unknown TLS option {spelling!r}{hint}; accepted: {', '.join(OPTION_NAMES)}"
+        raise ConfigurationError(msg)
+    # Only keys that look like TLS options reach here from a URI (see _split_query).
+    if _looks_like_tls(spelling):
+        warn_caller(
+            f"unknown TLS option {spelling!r} in the URI is ignored{hint}", TLSOptionWarning
+        )
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def warn_caller(message: str, category: type[Warning]) -> None:
+    """Warn, pointing at the first frame outside trustresolve (the caller's own line).
+
+    The public entry points reach this at different depths (``from_uri``, ``context_from_uri``,
+    the builder), so a fixed ``stacklevel`` would blame trustresolve half of the time.
+    """
+    frame = sys._getframe(0)
+    level = 1
+    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+        _PACKAGE_DIR
+    ):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)
+
+
+# --- URIs --------------------------------------------------------------------------------------
+
+
+def _split_uri(uri: object) -> tuple[bool, list[tuple[str, str]]]:
+    """``(is_srv, [(key, decoded value), ...])``; hosts, credentials and database are ignored.
+
+    The URI itself is never quoted in a message: it may hold a password.
+    """
+    if not isinstance(uri, str):
+        msg = f"a MongoDB URI must be a str, not {type(uri).__name__}"
+        raise ConfigurationError(msg)
+    scheme = next((s for s in _SCHEMES if uri[: len(s)].lower() == s), None)
+    if scheme is None:
+        msg = "a MongoDB URI must start with mongodb:// or mongodb+srv://"
+        raise ConfigurationError(msg)
+    # The connection-string spec makes '?' reserved before the options (it must be
+    # percent-encoded in credentials), and allows the '/' before it to be missing.
+    _, _, query = uri[len(scheme) :].partition("?")
+    return scheme == "mongodb+srv://", _split_query(query)
+
+
+def _split_query(query: str) -> list[tuple[str, str]]:
+    if "&" in query and ";" in query:
+        msg = "URI options are separated by '&' or by ';', and the two cannot be mixed"
+        raise ConfigurationError(msg)
+    separator = ";" if ";" in query else "&"
+    pairs: dict[str, tuple[str, str]] = {}
+    for item in query.split(separator):
+        if not item:
+            continue
+        key, equals, value = item.partition("=")
+        if not equals or not key:
+            msg = f"URI options are key=value pairs; got an option without '=' ({key[:40]!r})"
+            raise ConfigurationError(msg)
+        key = unquote_plus(key)
+        # Other MongoDB options (authMechanism, readPreferenceTags, which may repeat...) are
+        # left to the driver; only TLS options and keys that look like them are read here.
+        if not _looks_like_tls(key):
+            continue
+        if key.lower() in pairs:
+            warn_caller(f"duplicate URI option {key!r}: the last value is used", TLSOptionWarning)
+            del pairs[key.lower()]  # keep the order of the last occurrence
+        pairs[key.lower()] = (key, value)
+    return [(key, unquote_plus(value)) for key, value in pairs.values() if _has_value(key, value)]
+
+
+def _looks_like_tls(key: str) -> bool:
+    return key.lower().startswith(("tls", "ssl"))
+
+
+def _has_value(key: str, value: str) -> bool:
+    # Connection-string spec: "an empty value means the key is ignored".
+    if value == "" and key.lower() in _BY_LOWER_NAME:
+        warn_caller(f"URI option {key!r} has an empty value and is ignored", TLSOptionWarning)
+    return value != ""
+
+
+# --- merging, conflicts, and what the options mean ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """What the merged options mean for the context (the defaults are the secure side)."""
+
+    tls: bool
+    verify_mode: ssl.VerifyMode
+    check_hostname: bool
+    ca_file: str | None
+    certificate_key_file: str | None
+    key_file: str | None
+    passphrase: str | None
+    crl_file: str | None
+    disable_ocsp_endpoint_check: bool
+    disable_certificate_revocation_check: bool
+
+
+def _merge(base: _Source, override: _Source) -> _Source:
+    """Keyword arguments override URI options, setting by setting (reference §3)."""
+    merged = _Source(override.origin, dict(base.entries), dict(base.present), [])
+    for setting, entry in override.entries.items():
+        merged.entries.pop(setting, None)
+        merged.present.pop(setting, None)
+        if entry.value is not None:
+            merged.entries[setting] = entry
+    for setting, entry in override.present.items():
+        merged.present.setdefault(setting, entry)
+    merged.legacy = base.legacy + [spec for spec in override.legacy if spec not in base.legacy]
+    return merged
+
+
+def _check_exclusive(present: Mapping[str, _Entry]) -> None:
+    """Presence, not value, decides (spec tests: ``tlsInsecure=false&tlsAllowInvalid...=false``)."""
+    for first, second in _EXCLUSIVE_PAIRS:
+        if first in present and second in present:
+            a, b = present[first], present[second]
+            why = (
+                "tlsInsecure already sets tlsAllowInvalidCertificates, "
+                "tlsAllowInvalidHostnames and tlsDisableOCSPEndpointCheck"
+                if first == "tlsInsecure"
+                else "one already decides the other"
+            )
+            msg = (
+                f"{a.spelling} and {b.spelling} cannot be given together "
+                f"({a.shown()}, {b.shown()}): {why}; keep only one "
+                "(MongoDB URI options spec, conflicting TLS options)"
+            )
+            raise ConfigurationError(msg)
+
+
+def _value(source: _Source, setting: str) -> Any:
+    entry = source.entries.get(setting)
+    return None if entry is None else entry.value
+
+
+def _check_revocation(source: _Source) -> None:
+    """A CRL turns on revocation checking; nothing may turn verification off next to it.
+
+    PyMongo's rule (reference §4 rule 3) and the OCSP spec's SHOULD (§7), applied to typed values
+    from URIs too, plus tlsDisableCertificateRevocationCheck, which contradicts a CRL outright.
+    """
+    crl = source.entries.get("tlsCRLFile")
+    if crl is None or crl.value is None:
+        return
+    if _value(source, "tlsInsecure") is True:
+        _refuse_with_crl(source.entries["tlsInsecure"], crl, "turns verification off")
+    if _value(source, "tlsDisableOCSPEndpointCheck") is True:
+        _refuse_with_crl(
+            source.entries["tlsDisableOCSPEndpointCheck"], crl, "turns revocation checks off"
+        )
+    if _value(source, "tlsAllowInvalidCertificates") == ssl.CERT_NONE:
+        _refuse_with_crl(
+            source.entries["tlsAllowInvalidCertificates"], crl, "turns verification off"
+        )
+    if _value(source, "tlsDisableCertificateRevocationCheck") is True:
+        _refuse_with_crl(
+            source.entries["tlsDisableCertificateRevocationCheck"],
+            crl,
+            "turns revocation checks off",
+        )
+
+
+def _refuse_with_crl(entry: _Entry, crl: _Entry, effect: str) -> None:
+    msg = (
+        f"{entry.shown()} cannot be used with {crl.spelling}={crl.value}: it {effect}, "
+        f"while {crl.spelling} asks for revocation checking; remove one of them"
+    )
+    raise ConfigurationError(msg)
+
+
+def _tls_implied_by(source: _Source) -> list[_Entry]:
+    """Options that turn TLS on when ``tls`` is not given (reference §4; documented in options.rst).
+
+    A file or a non-empty passphrase, or a verification option on its *secure* side (False, or
+    CERT_REQUIRED/CERT_OPTIONAL): asking for checks only makes sense with TLS.
+    """
+    # An empty passphrase does not count (PyMongo: "any non-null value").
+    implied = [source.entries[s] for s in _FILE_SETTINGS if _value(source, s)]
+    reqs = source.entries.get("tlsAllowInvalidCertificates")
+    if reqs is not None and reqs.value is not None and reqs.value != ssl.CERT_NONE:
+        implied.append(reqs)
+    implied += [source.entries[s] for s in _SECURE_WHEN_FALSE if _value(source, s) is False]
+    if _value(source, "tlsInsecure") is False:
+        implied.append(source.entries["tlsInsecure"])
+    return implied
+
+
+def _tls_enabled(source: _Source, srv: bool) -> bool:
+    explicit = _value(source, "tls")
+    implied = _tls_implied_by(source)
+    if explicit is False and implied:
+        tls = source.entries["tls"]
+        msg = (
+            f"TLS is off ({tls.shown()}) but these TLS options are set: "
+            f"{', '.join(entry.shown() for entry in implied)}; "
+            f"set {tls.spelling}=true or remove them"
+        )
+        raise ConfigurationError(msg)
+    if explicit is not None:
+        return bool(explicit)
+    # mongodb+srv requires TLS (connection-string spec) unless tls/ssl says otherwise.
+    return srv or bool(implied)
+
+
+def _check_key_file(source: _Source) -> None:
+    key = source.entries.get("ssl_keyfile")
+    if key is not None and key.value is not None and not _value(source, "tlsCertificateKeyFile"):
+        msg = (
+            f"{key.shown()} needs the certificate it belongs to: give ssl_certfile or "
+            "tlsCertificateKeyFile too (or put certificate and key in one tlsCertificateKeyFile)"
+        )
+        raise ConfigurationError(msg)
+
+
+def _settle(source: _Source, srv: bool) -> _Settings:
+    _check_exclusive(source.present)
+    _check_revocation(source)
+    _check_key_file(source)
+    tls = _tls_enabled(source, srv)
+    insecure = _value(source, "tlsInsecure") is True
+    verify_mode = _value(source, "tlsAllowInvalidCertificates")
+    if insecure:
+        verify_mode = ssl.CERT_NONE  # tlsInsecure expands to its three options (reference §3)
+    if verify_mode is None:
+        verify_mode = ssl.CERT_REQUIRED
+    check_hostname = verify_mode != ssl.CERT_NONE and not (
+        insecure or _value(source, "tlsAllowInvalidHostnames") is True
+    )
+    return _Settings(
+        tls=tls,
+        verify_mode=verify_mode,
+        check_hostname=check_hostname,
+        ca_file=_value(source, "tlsCAFile"),
+        certificate_key_file=_value(source, "tlsCertificateKeyFile"),
+        key_file=_value(source, "ssl_keyfile"),
+        passphrase=_value(source, "tlsCertificateKeyFilePassword"),
+        crl_file=_value(source, "tlsCRLFile"),
+        # tlsAllowInvalidCertificates=true implies it (PyMongo, OCSP spec "MUST turn OCSP off").
+        disable_ocsp_endpoint_check=bool(
+            insecure
+            or verify_mode == ssl.CERT_NONE
+            or _value(source, "tlsDisableOCSPEndpointCheck")
+        ),
+        disable_certificate_revocation_check=bool(
+            _value(source, "tlsDisableCertificateRevocationCheck")
+        ),
+    )
+
+
+def _emit_deprecations(legacy: Iterable[_Spec]) -> None:
+    """One DeprecationWarning per legacy name per call, however often the name appears."""
+    for spec in legacy:
+        if spec.name == "ssl_keyfile":
+            text = (
+                "Option 'ssl_keyfile' is deprecated: put the private key in the certificate "
+                "file and pass that one file as 'tlsCertificateKeyFile' instead."
+            )
+        else:
+            text = f"Option {spec.name!r} is deprecated, use {spec.modern!r} instead."
+        warn_caller(text, DeprecationWarning)
+
+
+# --- the public class --------------------------------------------------------------------------
+
+
+class TLSOptions:
+    """Validated TLS options from keyword arguments and/or a MongoDB URI.
+
+    Build one with :meth:`from_uri`, :meth:`from_kwargs` or :meth:`merged`; ``TLSOptions()`` is
+    "no options" (TLS off). Instances are immutable. Conflicts are errors at construction, so an
+    instance always describes one consistent context.
+    """
+
+    __slots__ = ("_settings", "_source", "_srv")
+
+    def __init__(self) -> None:
+        self._source = _Source("kwargs", {}, {}, [])
+        self._srv = False
+        self._settings = _settle(self._source, srv=False)
+
+    # construction
+
+    @classmethod
+    def from_uri(cls, uri: str, **kwargs: Any) -> TLSOptions:
+        """Parse the TLS options of a ``mongodb://`` or ``mongodb+srv://`` URI.
+
+        Keyword arguments, if any, override the URI's options and the conflict rules run again
+        on the merged set. An invalid value in the URI warns (:class:`TLSOptionWarning`) and is
+        ignored; an invalid keyword argument, a conflict or an unreadable file raises
+        :class:`ConfigurationError`.
+        """
+        srv, pairs = _split_uri(uri)
+        source = _collect(pairs, "uri")
+        if kwargs:
+            source = _merge(source, _collect(kwargs.items(), "kwargs"))
+        return cls._build(source, srv, source.legacy)
+
+    @classmethod
+    def from_kwargs(cls, **kwargs: Any) -> TLSOptions:
+        """Validate TLS options given as keyword arguments (names are case-insensitive)."""
+        source = _collect(kwargs.items(), "kwargs")
+        return cls._build(source, False, source.legacy)
+
+    def merged(self, **kwargs: Any) -> TLSOptions:
+        """A copy with ``kwargs`` overriding these options; ``None`` removes an option."""
+        overrides = _collect(kwargs.items(), "kwargs")
+        # Only the new keywords warn: this instance's own legacy names warned when it was made.
+        return self._build(_merge(self._source, overrides), self._srv, overrides.legacy)
+
+    @classmethod
+    def _build(cls, source: _Source, srv: bool, warn_for: Iterable[_Spec]) -> TLSOptions:
+        settings = _settle(source, srv)
+        _emit_deprecations(warn_for)
+        options = cls.__new__(cls)
+        options._source = source
+        options._srv = srv
+        options._settings = settings
+        return options
+
+    # what the options mean
+
+    @property
+    def tls(self) -> bool:
+        """Whether TLS is on (explicitly, implied by another option, or by ``mongodb+srv``)."""
+        return self._settings.tls
+
+    @property
+    def verify_mode(self) -> ssl.VerifyMode:
+        return self._settings.verify_mode
+
+    @property
+    def check_hostname(self) -> bool:
+        return self._settings.check_hostname
+
+    @property
+    def ca_file(self) -> str | None:
+        return self._settings.ca_file
+
+    @property
+    def certificate_key_file(self) -> str | None:
+        return self._settings.certificate_key_file
+
+    @property
+    def key_file(self) -> str | None:
+        """Legacy ``ssl_keyfile``; ``None`` means the key is in the certificate file."""
+        return self._settings.key_file
+
+    @property
+    def certificate_key_file_password(self) -> str | None:
+        return self._settings.passphrase
+
+    @property
+    def crl_file(self) -> str | None:
+        return self._settings.crl_file
+
+    @property
+    def disable_ocsp_endpoint_check(self) -> bool:
+        return self._settings.disable_ocsp_endpoint_check
+
+    @property
+    def disable_certificate_revocation_check(self) -> bool:
+        return self._settings.disable_certificate_revocation_check
+
+    def spelling(self, setting: str) -> str:
+        """The name the caller used for ``setting`` (a tls* name), for messages."""
+        entry = self._source.entries.get(setting)
+        return entry.spelling if entry is not None else setting
+
+    def as_dict(self) -> dict[str, Any]:
+        """The options given, under their canonical tls* names, with typed values.
+
+        Legacy names are translated (``ssl_cert_reqs=CERT_NONE`` gives
+        ``tlsAllowInvalidCertificates: True``). Two have no tls* spelling and keep their own:
+        ``ssl_keyfile`` and ``ssl_cert_reqs: "CERT_OPTIONAL"``, so the dict always round-trips
+        through :meth:`from_kwargs`.
+        The passphrase is included: this is data, not a log line.
+        """
+        return dict(self._canonical_items())
+
+    def _canonical_items(self) -> Iterator[tuple[str, Any]]:
+        for setting, entry in self._source.entries.items():
+            if entry.value is None:
+                continue
+            if setting != "tlsAllowInvalidCertificates":
+                yield setting, entry.value
+            elif entry.value == ssl.CERT_OPTIONAL:  # no tls* spelling; kept like ssl_keyfile
+                yield "ssl_cert_reqs", "CERT_OPTIONAL"
+            else:
+                yield setting, entry.value == ssl.CERT_NONE
+
+    def create_context(
+        self, *, minimum_version: ssl.TLSVersion | None = None, native: bool = True
+    ) -> ssl.SSLContext | None:
+        """Build the ``ssl.SSLContext`` these options describe, or ``None`` when TLS is off.
+
+        ``minimum_version`` is not a driver option (never read from a URI): pass e.g.
+        ``ssl.TLSVersion.TLSv1_1`` to talk to a server that cannot do TLS 1.2.
+        ``native=False`` uses the snapshot of an OS-verified store in a plain context.
+        """
+        if not self.tls:
+            return None
+        from .context import build_context  # _context imports this module
+
+        return build_context(self, minimum_version=minimum_version, native=native)
+
+    # dunder
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TLSOptions):
+            return NotImplemented
+        return (self._settings, self.as_dict()) == (other._settings, other.as_dict())
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking dict inside; not hashable
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={_MASK if name == 'tlsCertificateKeyFilePassword' else repr(value)}"
+            for name, value in self._canonical_items()
+        )
+        return f"TLSOptions({shown})"
+
+    __str__ = __repr__

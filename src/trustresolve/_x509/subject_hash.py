@@ -1,0 +1,154 @@
+"""OpenSSL's subject-name hash, the ``HHHHHHHH`` of ``HHHHHHHH.N`` in a hashed directory.
+
+``openssl x509 -subject_hash``, ``c_rehash`` and OpenSSL's ``by_dir`` lookup (``capath``) all use
+``X509_NAME_hash_ex``: the SHA-1 of the name's *canonical encoding*, whose first four bytes, read
+little-endian, are printed as eight hex digits. The canonical encoding is built by
+``x509_name_canon`` and ``asn1_string_canon`` (OpenSSL ``crypto/x509/x_name.c``):
+
+- the outer SEQUENCE header of the Name is dropped; each RelativeDistinguishedName is re-encoded
+  as a DER SET OF its AttributeTypeAndValues (so a multi-valued RDN is sorted by encoding), and
+  an RDN without entries disappears; an empty Name hashes the empty string;
+- values of the types in ``ASN1_MASK_CANON`` (UTF8String, BMPString, UniversalString,
+  PrintableString, T61String, IA5String, VisibleString) become UTF8String: converted to UTF-8 (the
+  one-byte types as Latin-1, as ``ASN1_STRING_to_UTF8`` reads them), leading and trailing ASCII
+  whitespace removed, each inner run of ASCII whitespace replaced by one space, ASCII letters
+  lower-cased; bytes outside ASCII are copied unchanged;
+- any other value (NumericString, for one) is copied with its original tag.
+
+The hash is only used to name files that OpenSSL will look up, so a wrong hash silently drops a
+root. Hence this module refuses (:class:`~trustresolve._x509.der.DERError`) whatever it cannot
+reproduce exactly, and the caller then loads the bundle eagerly instead: value types OpenSSL does
+not accept in a Name (VisibleString is in the canonical mask but not in ``ASN1_PRINTABLE``, so
+OpenSSL rejects the whole certificate), rarely seen ones (BIT STRING, SEQUENCE, the "unknown"
+tags), constructed strings, and strings that do not convert (bad UTF-8, surrogates, odd BMP
+lengths).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from .der import SEQUENCE, SET, TLV, DERError, parse_certificate, read_children, read_tlv
+
+__all__ = ["canonical_name", "name_hash", "subject_hash"]
+
+OBJECT_IDENTIFIER = 0x06
+UTF8_STRING = 0x0C
+NUMERIC_STRING = 0x12
+PRINTABLE_STRING = 0x13
+T61_STRING = 0x14
+IA5_STRING = 0x16
+UNIVERSAL_STRING = 0x1C
+BMP_STRING = 0x1E
+
+# Characters per code unit of the string types asn1_string_canon converts (ASN1_STRING_to_UTF8's
+# tag2nbyte table; 0 means UTF-8). VisibleString is left out on purpose: see the module docstring.
+_CANON_UNIT = {
+    UTF8_STRING: 0,
+    PRINTABLE_STRING: 1,
+    T61_STRING: 1,
+    IA5_STRING: 1,
+    UNIVERSAL_STRING: 4,
+    BMP_STRING: 2,
+}
+# Value types copied unchanged, as OpenSSL does for types outside ASN1_MASK_CANON.
+_COPIED = frozenset({NUMERIC_STRING})
+# ossl_isspace: the C locale's whitespace, ASCII only.
+_SPACE = b" \t\n\v\f\r"
+_SPACE_RUN = re.compile(rb"[ \t\n\v\f\r]+")
+_LOWER = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
+
+
+def _encode(tag: int, content: bytes) -> bytes:
+    length = len(content)
+    if length < 0x80:
+        return bytes((tag, length)) + content
+    size = (length.bit_length() + 7) // 8
+    return bytes((tag, 0x80 | size)) + length.to_bytes(size, "big") + content
+
+
+def _code_points(data: bytes, unit: int) -> str:
+    if len(data) % unit:
+        raise DERError(f"string length {len(data)} is not a multiple of {unit}")
+    chars = []
+    for i in range(0, len(data), unit):
+        value = int.from_bytes(data[i : i + unit], "big")
+        # is_unicode_valid(): OpenSSL refuses surrogates and values past U+10FFFF.
+        if value > 0x10FFFF or 0xD800 <= value <= 0xDFFF:
+            raise DERError(f"invalid code point U+{value:04X} in a name")
+        chars.append(chr(value))
+    return "".join(chars)
+
+
+def _to_utf8(tag: int, data: bytes) -> bytes:
+    unit = _CANON_UNIT[tag]
+    if unit == 0:
+        try:
+            data.decode("utf-8")  # strict: no overlong forms, surrogates or values past U+10FFFF
+        except UnicodeDecodeError as exc:
+            raise DERError(f"invalid UTF8String in a name: {exc}") from exc
+        return data
+    if unit == 1:
+        return data.decode("latin-1").encode("utf-8")
+    return _code_points(data, unit).encode("utf-8")
+
+
+def _canon_string(data: bytes) -> bytes:
+    """asn1_string_canon on UTF-8 bytes: trim, collapse ASCII whitespace, lower-case ASCII."""
+    # Only ASCII bytes can match the class, as in ossl_isspace; a regex keeps this off the
+    # per-byte Python path (resolve() hashes every root of a bundle when pairing, issue 5).
+    return _SPACE_RUN.sub(b" ", data.strip(_SPACE)).translate(_LOWER)
+
+
+def _canon_value(name: bytes, value: TLV) -> bytes:
+    if value.tag in _CANON_UNIT:
+        text = _to_utf8(value.tag, value.value(name))
+        return _encode(UTF8_STRING, _canon_string(text))
+    if value.tag in _COPIED:
+        return value.encoded(name)
+    raise DERError(f"name attribute value of type 0x{value.tag:02x} is not supported")
+
+
+def canonical_name(name: bytes) -> bytes:
+    """OpenSSL's canonical encoding (``canon_enc``) of the DER-encoded Name ``name``."""
+    outer = read_tlv(name)
+    if outer.tag != SEQUENCE or outer.end != len(name):
+        raise DERError("a Name is one SEQUENCE")
+    parts = []
+    for rdn in read_children(name, outer):
+        if rdn.tag != SET:
+            raise DERError("a RelativeDistinguishedName is a SET")
+        entries = []
+        for atv in read_children(name, rdn):
+            if atv.tag != SEQUENCE:
+                raise DERError("an AttributeTypeAndValue is a SEQUENCE")
+            fields = read_children(name, atv)
+            if len(fields) != 2 or fields[0].tag != OBJECT_IDENTIFIER:
+                raise DERError("an AttributeTypeAndValue holds an OID and a value")
+            oid, value = fields
+            entries.append(_encode(SEQUENCE, oid.encoded(name) + _canon_value(name, value)))
+        if entries:
+            # DER SET OF: elements in ascending order of their encodings (OpenSSL's der_cmp:
+            # memcmp of the common prefix, then the shorter first), i.e. bytes ordering.
+            parts.append(_encode(SET, b"".join(sorted(entries))))
+    return b"".join(parts)
+
+
+def name_hash(name: bytes) -> str:
+    """``X509_NAME_hash_ex`` of the DER-encoded Name ``name``, as eight lower-case hex digits."""
+    digest = _sha1(canonical_name(name))
+    return f"{int.from_bytes(digest[:4], 'little'):08x}"
+
+
+def _sha1(data: bytes) -> bytes:
+    # SHA-1 names files here; it protects nothing, so FIPS builds may compute it too.
+    try:
+        return hashlib.sha1(data, usedforsecurity=False).digest()
+    except TypeError:  # an interpreter whose hashlib predates the keyword
+        return hashlib.sha1(data).digest()  # noqa: S324
+
+
+def subject_hash(certificate: bytes) -> str:
+    """What ``openssl x509 -subject_hash`` prints for the DER ``certificate``."""
+    return name_hash(parse_certificate(certificate).subject)
