@@ -174,7 +174,7 @@ def trustresolve_factory() -> tuple[Callable[[], ssl.SSLContext], str]:
 def import_times(repetitions: int) -> dict[str, float]:
     """Median wall time of fresh interpreters importing ssl / ssl + trustresolve (ms)."""
     # -S: no site-packages, so site .pth hooks do not blur the comparison; trustresolve's
-    # import must not need any third-party package anyway (DESIGN §6).
+    # import must not need any third-party package anyway (architecture §6).
     base = f"import sys; sys.path.insert(0, {str(SRC)!r}); "
     codes = {
         "python -S (nothing)": base,

@@ -1,4 +1,4 @@
-"""atheris fuzzer for the PEM and DER parsers (issue 7).
+"""atheris fuzzer for the PEM and DER parsers.
 
     python -m pip install atheris
     mkdir -p /tmp/corpus-pem && cp fuzz/seeds-pem/* /tmp/corpus-pem/

@@ -1,4 +1,4 @@
-"""atheris fuzzer for the URI and TLS-option parser (issue 7).
+"""atheris fuzzer for the URI and TLS-option parser.
 
     python -m pip install atheris
     mkdir -p /tmp/corpus-uri && cp fuzz/seeds-uri/* /tmp/corpus-uri/

@@ -1,4 +1,4 @@
-"""Re-make the Windows, macOS and PyPy-on-Windows fixture trees (issue 3).
+"""Re-make the Windows, macOS and PyPy-on-Windows fixture trees.
 
 Run from anywhere: ``python platform_fixtures/make_native_fixtures.py``. It needs
 ``cryptography`` (a development dependency, never a runtime one). Every certificate is a test

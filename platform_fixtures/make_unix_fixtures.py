@@ -5,9 +5,9 @@ Usage (from the repository root)::
     python platform_fixtures/make_unix_fixtures.py            # rebuild every Unix tree
     python platform_fixtures/make_unix_fixtures.py --new-cas  # also mint new test CAs
 
-Every tree is a small filesystem image of one layout of ``shared/reference/unix-locations.md``
+Every tree is a small filesystem image of one layout of `architecture §8`
 (2-5 certificates each), plus a ``platform.json`` where the tree alone cannot say what the
-platform is (DESIGN §5). The certificates are test CAs generated for the fixtures (EC P-256,
+platform is (architecture §5). The certificates are test CAs generated for the fixtures (EC P-256,
 self-signed, never real roots); they are kept in ``unix-ca-pool.pem`` so that a rebuild gives the
 same bytes, and ``--new-cas`` mints a new pool. Subject hashes (the ``HHHHHHHH.0`` names) come
 from ``openssl x509 -subject_hash``, exactly what ``openssl rehash`` would name them.
@@ -247,7 +247,7 @@ class Tree:
             handle.write("\n")
 
 
-# Fedora/RHEL ca-trust pieces (unix-locations.md §1a, §1b, §3.1)
+# Fedora/RHEL ca-trust pieces (architecture §8)
 _EXTRACTED = "/etc/pki/ca-trust/extracted"
 _TLS = f"{_EXTRACTED}/pem/tls-ca-bundle.pem"
 _DIRHASH = f"{_EXTRACTED}/pem/directory-hash"
@@ -353,7 +353,7 @@ def tree_linux_debian(t: Tree) -> dict[str, Any]:
         models="Debian 12 / Ubuntu 24.04: update-ca-certificates bundle, hashed /etc/ssl/certs "
         "(NAME.pem -> /usr/share/ca-certificates, HHHHHHHH.0 -> NAME.pem), one local CA, "
         "/usr/lib/ssl links, a java/ subdirectory",
-        ref="§1a, §1b, §3.2, §5 #2",
+        ref="architecture §8",
     )
 
 
@@ -367,7 +367,7 @@ def tree_linux_gentoo(t: Tree) -> dict[str, Any]:
         2,
         [(D, CA_CRT, "used"), (D, "/etc/ssl/certs", "used")],
         models="Gentoo: app-misc/ca-certificates runs update-ca-certificates (Debian's layout)",
-        ref="§1a",
+        ref="architecture §8",
     )
 
 
@@ -388,7 +388,7 @@ def tree_linux_fedora43(t: Tree) -> dict[str, Any]:
         models="Fedora 43: p11-kit extracted/ with tls, email and objsign bundles, "
         "directory-hash, the trust-format bundle; /etc/pki/tls/cert.pem dropped, legacy "
         "ca-bundle.crt links still present; /etc/ssl/certs -> ../pki/tls/certs",
-        ref="§1a, §1b, §3.1",
+        ref="architecture §8",
     )
 
 
@@ -406,7 +406,7 @@ def tree_linux_fedora44(t: Tree) -> dict[str, Any]:
         never_used=(*FEDORA_DECOYS, "/etc/pki/tls/certs", "/etc/ssl/certs"),
         models="Fedora 44 without `update-ca-trust extract --rhbz2387674`: no cert.pem, no "
         "ca-bundle.crt, only extracted/ and directory-hash",
-        ref="§1a, §1b, §3.1",
+        ref="architecture §8",
     )
 
 
@@ -426,7 +426,7 @@ def tree_linux_rhel6(t: Tree) -> dict[str, Any]:
         never_used=("/etc/pki/tls/certs", "/etc/pki/tls/certs/ca-bundle.trust.crt"),
         models="RHEL/CentOS 6 before ca-trust: a real /etc/pki/tls/certs/ca-bundle.crt, "
         "cert.pem -> certs/ca-bundle.crt, no /etc/ssl",
-        ref="§1a (RHEL/CentOS 6+), §2.7",
+        ref="architecture §8",
     )
 
 
@@ -451,7 +451,7 @@ def tree_linux_rhel7(t: Tree) -> dict[str, Any]:
         never_used=(*FEDORA_DECOYS, "/etc/pki/tls/certs", "/etc/ssl/certs"),
         models="RHEL/CentOS 7: ca-trust extracted/, ca-bundle.crt and cert.pem link to "
         "tls-ca-bundle.pem, /etc/ssl/certs -> ../pki/tls/certs, no hashed directory",
-        ref="§1a, §3.1, golang/go#15749",
+        ref="architecture §8",
     )
 
 
@@ -468,7 +468,7 @@ def tree_linux_rhel8(t: Tree) -> dict[str, Any]:
         never_used=(*FEDORA_DECOYS, "/etc/pki/tls/certs", "/etc/ssl/certs", "/etc/ssl/cert.pem"),
         models="RHEL 8 / UBI 8: as RHEL 7; no /etc/ssl/cert.pem, no hashed /etc/ssl/certs "
         "(python-build-standalone#858)",
-        ref="§1a, §2.6",
+        ref="architecture §8",
     )
 
 
@@ -486,7 +486,7 @@ def tree_linux_rhel9(t: Tree) -> dict[str, Any]:
         never_used=(*FEDORA_DECOYS, "/etc/pki/tls/certs", "/etc/ssl/certs"),
         models="RHEL 9: RHEL 7's web plus /etc/ssl/cert.pem -> /etc/pki/tls/cert.pem -> "
         "tls-ca-bundle.pem, and directory-hash",
-        ref="§1a, §1b, §3.1",
+        ref="architecture §8",
     )
 
 
@@ -504,7 +504,7 @@ def tree_linux_amazon2023(t: Tree) -> dict[str, Any]:
         never_used=(*FEDORA_DECOYS, "/etc/ssl/certs"),
         models="Amazon Linux 2023: ca-trust bundle; /etc/ssl/certs holds plain .pem files, "
         "not hashed, so it is no CA directory",
-        ref="§1b, §3.4, golang/go#79018",
+        ref="architecture §8",
     )
 
 
@@ -528,7 +528,7 @@ def tree_linux_opensuse(t: Tree) -> dict[str, Any]:
         details={"/etc/ssl/ca-bundle.pem": "/var/lib/ca-certificates/ca-bundle.pem"},
         models="openSUSE/SLES: /etc/ssl/ca-bundle.pem -> /var/lib/ca-certificates/ca-bundle.pem, "
         "/etc/ssl/certs -> /var/lib/ca-certificates/pem (hashed)",
-        ref="§1a, §1b",
+        ref="architecture §8",
     )
 
 
@@ -546,7 +546,7 @@ def tree_linux_alpine_base(t: Tree) -> dict[str, Any]:
         [(D, CA_CRT, "used"), (D, "/etc/ssl/certs", "skipped")],
         models="Alpine base image (ca-certificates-bundle only): the bundle, relative "
         "cert.pem link, /etc/ssl1.1 compat links, no hashed directory",
-        ref="§1a, §3.7",
+        ref="architecture §8",
     )
 
 
@@ -563,7 +563,7 @@ def tree_linux_alpine_full(t: Tree) -> dict[str, Any]:
         3,
         [(D, CA_CRT, "used"), (D, "/etc/ssl/certs", "used")],
         models="Alpine with the full ca-certificates package: c_rehash made /etc/ssl/certs",
-        ref="§3.7",
+        ref="architecture §8",
     )
 
 
@@ -590,7 +590,7 @@ def tree_linux_arch(t: Tree) -> dict[str, Any]:
         details={CA_CRT: "tls-ca-bundle.pem"},
         models="Arch: p11-kit extracts to /etc/ca-certificates/extracted; ca-certificates.crt and "
         "cert.pem are relative links to tls-ca-bundle.pem; /etc/ssl/certs links into cadir",
-        ref="§1a, §1b",
+        ref="architecture §8",
     )
 
 
@@ -621,7 +621,7 @@ def tree_linux_nixos(t: Tree) -> dict[str, Any]:
         models="NixOS: /etc/ssl/certs/*.crt -> /etc/static/... ; "
         "/etc/static -> /nix/store/...-etc; "
         "-> nss-cacert's ca-bundle.crt; no hashed directory",
-        ref="§1a, §3.2, §3.6",
+        ref="architecture §8",
     )
 
 
@@ -645,7 +645,7 @@ def tree_linux_nix_image(t: Tree) -> dict[str, Any]:
             (D, bundle, "used"),
         ],
         models="An image built with Nix (dockerTools + cacert): only /etc/ssl/certs/ca-bundle.crt",
-        ref="§1a, §3.6, rustls/openssl-probe#48",
+        ref="architecture §8",
     )
 
 
@@ -669,7 +669,7 @@ def tree_linux_nix_profile(t: Tree) -> dict[str, Any]:
         2,
         [(D, CA_CRT, "missing"), (D, shown, "used")],
         models="Nix single-user install on a distribution with no CA bundle: $HOME/.nix-profile",
-        ref="§1a, §5 #14",
+        ref="architecture §8",
     )
 
 
@@ -697,7 +697,7 @@ def tree_linux_void(t: Tree) -> dict[str, Any]:
         models="Void Linux: the bundle is /etc/ssl/certs.pem "
         "(no cert.pem, no ca-certificates.crt); "
         "update-ca-certificates still hashes /etc/ssl/certs with the same roots",
-        ref="§1a, §3.14, void-packages#29299/#38065",
+        ref="architecture §8",
     )
 
 
@@ -711,7 +711,7 @@ def tree_linux_distroless(t: Tree) -> dict[str, Any]:
         3,
         [(D, CA_CRT, "used"), (D, "/etc/ssl/certs", "skipped")],
         models="distroless / Wolfi: a bundle and no hashed directory",
-        ref="§1a, §3.4, rules_distroless#71",
+        ref="architecture §8",
     )
 
 
@@ -733,7 +733,7 @@ def tree_linux_entware(t: Tree) -> dict[str, Any]:
             (D, "/opt/etc/ssl/certs", "used"),
         ],
         models="Entware on a router: everything under /opt",
-        ref="§1a, rustls/openssl-probe PR #21",
+        ref="architecture §8",
     )
 
 
@@ -749,7 +749,7 @@ def tree_linux_openharmony(t: Tree) -> dict[str, Any]:
         3,
         [(D, CA_CRT, "missing"), (D, path, "used"), (D, "/etc/security/certificates", "used")],
         models="OpenHarmony: /etc/ssl/certs/cacert.pem and the /etc/security/certificates dir",
-        ref="§1a, §1b, rustls/openssl-probe#29",
+        ref="architecture §8",
     )
 
 
@@ -779,7 +779,7 @@ def _termux(t: Tree, platform: str) -> dict[str, Any]:
         never_used=("/system/etc/security/cacerts",),
         models=f"Termux (sys.platform {platform!r}): $PREFIX/etc/tls/cert.pem on an Android "
         "device that also has the system store",
-        ref="§1a, §3.8",
+        ref="architecture §8",
     )
 
 
@@ -807,7 +807,7 @@ def tree_android_14(t: Tree) -> dict[str, Any]:
         never_used=("/system/etc/security/cacerts", "/data/misc/user/0/cacerts-added"),
         models="Android 14+: the updatable APEX store first; the older system store and a "
         "user-added CA must not be used; files are PEM followed by a text dump",
-        ref="§1b, §3.8",
+        ref="architecture §8",
     )
 
 
@@ -823,7 +823,7 @@ def tree_android_13(t: Tree) -> dict[str, Any]:
         3,
         [(D, "/apex/com.android.conscrypt/cacerts", "missing"), (D, system, "used")],
         models="Android 13 and older: only /system/etc/security/cacerts",
-        ref="§1b, §3.8",
+        ref="architecture §8",
     )
 
 
@@ -844,7 +844,7 @@ def tree_freebsd_ca_root_nss(t: Tree) -> dict[str, Any]:
         details={"/etc/ssl/cert.pem": nss},
         models="FreeBSD with the ca_root_nss port (before certctl): ca-root-nss.crt and its "
         "/etc/ssl/cert.pem and /usr/local/etc/ssl/cert.pem links",
-        ref="§1c, §3.10",
+        ref="architecture §8",
     )
 
 
@@ -887,7 +887,7 @@ def tree_freebsd_certctl(t: Tree) -> dict[str, Any]:
         ),
         models="FreeBSD 12.2+ base certctl: hashed /etc/ssl/certs made from the input folders "
         "/usr/share/certs/trusted and /usr/local/share/certs (never stores themselves)",
-        ref="§1c, §3.10, rustls/openssl-probe#37",
+        ref="architecture §8",
     )
 
 
@@ -902,7 +902,7 @@ def tree_openbsd(t: Tree) -> dict[str, Any]:
         3,
         [(D, "/etc/ssl/cert.pem", "used")],
         models="OpenBSD: LibreSSL's /etc/ssl/cert.pem only",
-        ref="§1c, §3.11",
+        ref="architecture §8",
     )
 
 
@@ -925,7 +925,7 @@ def tree_netbsd(t: Tree) -> dict[str, Any]:
         [(D, path, "used"), (D, "/etc/openssl/certs", "used")],
         never_used=("/usr/share/certs/mozilla/server",),
         models="NetBSD 10: /etc/openssl/certs with the bundle and hashed links (certctl)",
-        ref="§1c, §3.11, golang/go#9285",
+        ref="architecture §8",
     )
 
 
@@ -943,7 +943,7 @@ def tree_dragonfly(t: Tree) -> dict[str, Any]:
         2,
         [(D, nss, "used")],
         models="DragonFly BSD: ca_root_nss",
-        ref="§1c, §3.11",
+        ref="architecture §8",
     )
 
 
@@ -962,7 +962,7 @@ def tree_solaris11(t: Tree) -> dict[str, Any]:
         3,
         [(D, path, "used"), (D, "/etc/certs/CA", "used")],
         models="Solaris 11.2+ / OpenIndiana: /etc/certs/ca-certificates.crt and /etc/certs/CA",
-        ref="§1c, §3.12",
+        ref="architecture §8",
     )
 
 
@@ -981,7 +981,7 @@ def tree_omnios(t: Tree) -> dict[str, Any]:
             (D, "/etc/ssl/cacert.pem", "used"),
         ],
         models="OmniOS: /etc/ssl/cacert.pem",
-        ref="§1c, §3.12",
+        ref="architecture §8",
     )
 
 
@@ -1000,7 +1000,7 @@ def tree_smartos(t: Tree) -> dict[str, Any]:
         [(D, "/etc/certs/ca-certificates.crt", "missing"), (D, CA_CRT, "used")],
         models="SmartOS: Joyent's /etc/ssl/certs/ca-certificates.crt plus pkgsrc's hashed "
         "/opt/local/etc/openssl/certs",
-        ref="§1c, §3.12",
+        ref="architecture §8",
     )
 
 
@@ -1018,7 +1018,7 @@ def tree_aix(t: Tree) -> dict[str, Any]:
         2,
         [(D, path, "used"), (D, "/var/ssl/certs", "used")],
         models="AIX: /var/ssl/certs/ca-bundle.crt and the /var/ssl/certs dir",
-        ref="§1c, §3.13",
+        ref="architecture §8",
     )
 
 
@@ -1034,7 +1034,7 @@ def tree_haiku(t: Tree) -> dict[str, Any]:
         3,
         [(D, path, "used")],
         models="Haiku: CARootCertificates.pem",
-        ref="§1c",
+        ref="architecture §8",
     )
 
 
@@ -1063,7 +1063,7 @@ def tree_pbs_interpreter(t: Tree) -> dict[str, Any]:
         [(D, CA_CRT, "missing"), (o, f"{base}/cert.pem", "used"), (o, f"{base}/certs", "used")],
         models="A portable interpreter whose compiled-in OPENSSLDIR points into the tree and "
         "carries its own bundle; the tree has no distribution store",
-        ref="§2.6, §2.7",
+        ref="architecture §8",
     )
 
 
@@ -1090,7 +1090,7 @@ def tree_no_store(t: Tree) -> dict[str, Any]:
             ("certifi", "<certifi>", "used"),
         ],
         models="A scratch image with no CA store at all and a stock-OpenSSL interpreter: certifi",
-        ref="§2.7, DESIGN §2 #10",
+        ref="architecture §8",
     )
 
 
@@ -1123,7 +1123,7 @@ def tree_edge_bad_bundles_first(t: Tree) -> dict[str, Any]:
             "/etc/pki/tls/certs/ca-bundle.crt": "no PEM certificate",
         },
         models="An empty, a truncated, a garbage and a DER bundle before a valid one",
-        ref="§3.3",
+        ref="architecture §8",
     )
 
 
@@ -1140,7 +1140,7 @@ def tree_edge_garbage_block(t: Tree) -> dict[str, Any]:
         details={CA_CRT: "did not parse"},
         models="A bundle with a block that does not parse and a TRUSTED CERTIFICATE block "
         "between two good ones: the good ones are kept, handed over as data",
-        ref="§3.1, §3.3",
+        ref="architecture §8",
     )
 
 
@@ -1168,7 +1168,7 @@ def tree_edge_dangling(t: Tree) -> dict[str, Any]:
         ],
         details={CA_CRT: "dangling", "/etc/ssl/certs": "1 dangling"},
         models="Dangling bundle links before a valid one, and one dangling hashed entry",
-        ref="§3.2",
+        ref="architecture §8",
     )
 
 
@@ -1186,7 +1186,7 @@ def tree_edge_relative_links(t: Tree) -> dict[str, Any]:
         [(D, CA_CRT, "used")],
         details={CA_CRT: "../../pki-current/roots.pem"},
         models="A chain of relative links, one through a linked directory, with . and ..",
-        ref="§3.2",
+        ref="architecture §8",
     )
 
 
@@ -1205,7 +1205,7 @@ def tree_edge_symlink_loop(t: Tree) -> dict[str, Any]:
         [(D, CA_CRT, "invalid"), (D, _TLS, "invalid"), (D, "/etc/ssl/cert.pem", "used")],
         details={CA_CRT: "loop", _TLS: "loop"},
         models="A three-link loop and a self-link before a valid bundle",
-        ref="§3.2",
+        ref="architecture §8",
     )
 
 
@@ -1220,7 +1220,7 @@ def tree_edge_fifo(t: Tree) -> dict[str, Any]:
         2,
         [(D, CA_CRT, "missing"), (D, "/etc/ssl/cert.pem", "used")],
         models="A valid /etc/ssl/cert.pem; the test puts a FIFO at ca-certificates.crt in a copy",
-        ref="DESIGN §2",
+        ref="architecture §2",
     )
 
 
@@ -1235,7 +1235,7 @@ def tree_edge_world_writable(t: Tree) -> dict[str, Any]:
         [(D, CA_CRT, "used"), (D, "/etc/ssl/certs", "used")],
         models="A Debian store; the test makes the bundle and the directory world-writable "
         "in a copy",
-        ref="DESIGN §2",
+        ref="architecture §2",
     )
 
 
@@ -1252,7 +1252,7 @@ def tree_edge_dev_zero(t: Tree) -> dict[str, Any]:
         [(D, CA_CRT, "missing"), (D, _TLS, "missing"), (D, "/etc/ssl/cert.pem", "used")],
         models="Bundles linked to /dev/zero and /dev/urandom: inside the root those do not exist "
         "(the test also makes a real device node there when it can)",
-        ref="DESIGN §2, issue 2",
+        ref="architecture §2",
     )
 
 
@@ -1276,7 +1276,7 @@ def tree_edge_escape(t: Tree) -> dict[str, Any]:
         ],
         models="Absolute and ..-escaping links that lead to the host's real bundle outside the "
         "root: they must resolve inside the tree, as in a chroot",
-        ref="issue 2 (--root), §3.2",
+        ref="--root confinement",
     )
 
 
@@ -1290,7 +1290,7 @@ def tree_edge_empty_tree(t: Tree) -> dict[str, Any]:
         "<certifi>",
         [("certifi", "<certifi>", "used")],
         models="Nothing but platform.json",
-        ref="DESIGN §2 #10",
+        ref="architecture §2 #10",
     )
 
 
@@ -1312,7 +1312,7 @@ def tree_env_file_missing(t: Tree) -> dict[str, Any]:
         attempts=[(E, "/etc/ssl/custom.pem", "missing")],
         never_used=(CA_CRT,),
         models="SSL_CERT_FILE set to a file that does not exist (a valid system store exists)",
-        ref="§3.5, DESIGN §2 #1",
+        ref="architecture §8",
     )
 
 
@@ -1327,7 +1327,7 @@ def tree_env_file_empty_string(t: Tree) -> dict[str, Any]:
         2,
         [(E, None, "skipped"), (D, CA_CRT, "used")],
         models="SSL_CERT_FILE and SSL_CERT_DIR set to the empty string: unset",
-        ref="§3.5",
+        ref="architecture §8",
     )
 
 
@@ -1341,7 +1341,7 @@ def tree_env_file_empty_file(t: Tree) -> dict[str, Any]:
         attempts=[(E, "/etc/ssl/empty.pem", "empty")],
         never_used=(CA_CRT,),
         models="SSL_CERT_FILE pointing at an empty file",
-        ref="§3.3, §3.5",
+        ref="architecture §8",
     )
 
 
@@ -1358,7 +1358,7 @@ def tree_env_file_good(t: Tree) -> dict[str, Any]:
         [(E, "/opt/corp/ca.pem", "used")],
         never_used=(CA_CRT,),
         models="SSL_CERT_FILE naming a valid bundle",
-        ref="§2.5",
+        ref="architecture §8",
     )
 
 
@@ -1375,7 +1375,7 @@ def tree_env_dir_list(t: Tree) -> dict[str, Any]:
         3,
         [(E, "/etc/ssl/certs", "used"), (E, "/opt/extra/certs", "used")],
         models="SSL_CERT_DIR as a list with empty parts",
-        ref="§2.5, §3.5, rustls-native-certs#241",
+        ref="architecture §8",
     )
 
 
@@ -1388,7 +1388,7 @@ def tree_env_dir_missing_member(t: Tree) -> dict[str, Any]:
         attempts=[(E, "/etc/ssl/certs", "used"), (E, "/opt/missing/certs", "missing")],
         never_used=(CA_CRT,),
         models="SSL_CERT_DIR listing a directory that does not exist",
-        ref="§3.5",
+        ref="architecture §8",
     )
 
 
@@ -1411,7 +1411,7 @@ def tree_env_requests_only(t: Tree) -> dict[str, Any]:
             (D, CA_CRT, "used"),
         ],
         models="REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE set: reported, not used",
-        ref="§3.5",
+        ref="architecture §8",
     )
 
 
@@ -1448,7 +1448,7 @@ def tree_config_pin_good(t: Tree) -> dict[str, Any]:
         never_used=(CA_CRT,),
         models="A user config file pinning cafile (relative to the file) and capath, over a "
         "site file that pins the system bundle",
-        ref="issue 2 (config)",
+        ref="config file",
     )
 
 
@@ -1462,7 +1462,7 @@ def tree_config_pin_bad(t: Tree) -> dict[str, Any]:
         attempts=[("config", "/opt/corp/missing.pem", "missing")],
         never_used=(CA_CRT,),
         models="A site config file pinning a bundle that does not exist",
-        ref="issue 2 (config)",
+        ref="config file",
     )
 
 
@@ -1476,7 +1476,7 @@ def tree_config_unknown_key(t: Tree) -> dict[str, Any]:
         attempts=[("config", None, "invalid")],
         never_used=(CA_CRT,),
         models="A config file with a misspelt key",
-        ref="issue 2 (config)",
+        ref="config file",
     )
 
 
@@ -1495,7 +1495,7 @@ def tree_config_env_pinned(t: Tree) -> dict[str, Any]:
         [("config", "/srv/app/ca.pem", "used")],
         never_used=(CA_CRT,),
         models="TRUSTRESOLVE_CONFIG naming the one file to read (the user file is not read)",
-        ref="issue 2 (config)",
+        ref="config file",
     )
 
 

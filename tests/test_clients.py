@@ -1,4 +1,4 @@
-"""Real clients using trustresolve against loopback servers (issue 4, "Real clients").
+"""Real clients using trustresolve against loopback servers.
 
 Each client is also shown failing against the same server when trustresolve is not what gives it
 its roots, so a pass means trustresolve's roots were used.

@@ -1,4 +1,4 @@
-"""The context builder, proven by real handshakes on loopback (issue 4, "Proof with real peers").
+"""The context builder, proven by real handshakes on loopback.
 
 Every test that says a connection is refused also shows the same connection succeeding with the
 one setting changed, so none of them can pass by failing for an unrelated reason.

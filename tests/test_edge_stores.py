@@ -1,4 +1,4 @@
-"""Edge stores: broken, hostile and odd candidates are skipped with a reason (DESIGN §2, issue 2).
+"""Edge stores: broken, hostile and odd candidates are skipped with a reason (architecture §2).
 
 Reads are bounded and never block: a FIFO, a device or a huge file as the bundle must neither
 hang nor exhaust memory. With ``--root`` every link resolves inside the tree. FIFOs, device nodes

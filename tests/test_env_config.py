@@ -1,7 +1,7 @@
 """``env`` and ``config``: authoritative pins, and errors that name the culprit and the fix.
 
 OpenSSL replaces its defaults with ``SSL_CERT_FILE``/``SSL_CERT_DIR`` and never falls back
-(unix-locations.md §2.5, §3.5); trustresolve's config pins are as strict (issue 2). An empty
+(architecture §8); trustresolve's config pins are as strict. An empty
 variable counts as unset. Every refusal names the variable, file or key and what to do, and
 ``NoTrustStoreError`` lists every attempt.
 """

@@ -1,4 +1,4 @@
-"""Issue 7 fuzzing: PEM text, DER bytes and platform.json documents.
+"""Fuzzing: PEM text, DER bytes and platform.json documents.
 
 Any input gives a valid result or one of trustresolve's own errors, never another exception.
 The URI and keyword-argument properties live beside the options tests.

@@ -1,4 +1,4 @@
-"""Issue 7: hostile stores end quickly with a clear outcome, bounded memory, no traceback."""
+"""hostile stores end quickly with a clear outcome, bounded memory, no traceback."""
 
 from __future__ import annotations
 

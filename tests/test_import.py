@@ -1,6 +1,6 @@
 """``import trustresolve`` does no I/O and imports neither certifi, platformdirs nor truststore.
 
-DESIGN §6: drivers import us at start-up, so the import must cost nothing beyond our own
+architecture §6: drivers import us at start-up, so the import must cost nothing beyond our own
 modules. Checked in a fresh interpreter, with an audit hook installed before the import that
 records every ``open`` (and directory listing) that is not the import system reading a module.
 """

@@ -1,4 +1,4 @@
-"""inject_into_ssl() / extract_from_ssl() (issue 4).
+"""inject_into_ssl() / extract_from_ssl().
 
 The resolved store here comes from the ``config`` backend (``TRUSTRESOLVE_CONFIG``), with
 SSL_CERT_FILE/SSL_CERT_DIR unset: OpenSSL's own defaults then stay on the system store, which

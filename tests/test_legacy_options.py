@@ -1,9 +1,9 @@
-"""The legacy ``ssl_*`` names keep the meaning PyMongo's documentation gave them (issue 4).
+"""The legacy ``ssl_*`` names keep the meaning PyMongo's documentation gave them.
 
 One table: each row is a legacy option (URI or keyword form), the modern options it must equal,
 and the deprecation warning it must give, exactly once. Then the rules across names: legacy and
 modern names for one setting must agree, ``True``/``False`` are not cert_reqs values, and only
-the names work for ``ssl_cert_reqs`` in a URI (reference/tls-options.md §2).
+the names work for ``ssl_cert_reqs`` in a URI (architecture §4).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The ``macos-keychain`` and ``macos-python-org`` backends on the macOS fixture trees (issue 3)."""
+"""The ``macos-keychain`` and ``macos-python-org`` backends on the macOS fixture trees."""
 
 from __future__ import annotations
 

@@ -173,7 +173,7 @@ def test_native_on_pypy_without_enum_certificates_falls_back_to_certifi() -> Non
 def test_where_gives_a_pem_bundle_of_the_snapshot(
     name: str, count: int, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Needs trustresolve._store.cache (materialize_bundle), written for issue 5.
+    # Needs trustresolve._store.cache (materialize_bundle).
     monkeypatch.setenv("TRUSTRESOLVE_CACHE_DIR", str(tmp_path / "cache"))
     resolution = probe_all(facts_for(name))
     source = resolution.source

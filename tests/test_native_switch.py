@@ -1,4 +1,4 @@
-"""Issue 3: turning native verification off from the API (``native=False``).
+"""turning native verification off from the API (``native=False``).
 
 The resolution is a real one, probed from the macOS fixture tree with truststore: the source is
 ``native`` with the keychain snapshot as its fallback. Only which resolution the context

@@ -1,4 +1,4 @@
-"""Issue 7, "never weaker by accident": bad input never turns verification off.
+""" "never weaker by accident": bad input never turns verification off.
 
 Every case builds a real context and proves it with a handshake against a server whose CA
 the context does not trust: the handshake must fail.

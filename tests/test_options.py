@@ -1,7 +1,7 @@
-"""TLSOptions: URI parsing, keyword validation, conflicts, implicit TLS, merging (issue 4).
+"""TLSOptions: URI parsing, keyword validation, conflicts, implicit TLS, merging.
 
 The spec's own cases are in test_spec_tls.py and the legacy names in test_legacy_options.py;
-these cover the rest of reference/tls-options.md §1-§4 and §7.
+these cover the rest of architecture §4.
 """
 
 from __future__ import annotations
@@ -213,7 +213,7 @@ def test_exclusive_pairs_as_keywords(first: str, second: str, values: tuple[bool
 
 @pytest.mark.parametrize(("first", "second"), _EXCLUSIVE)
 def test_exclusive_pairs_across_uri_and_keywords(first: str, second: str) -> None:
-    # reference §3: the conflict rules run again on the merged set.
+    # architecture §4: the conflict rules run again on the merged set.
     with pytest.raises(ConfigurationError, match=f"{second}.*cannot be given together|{first}"):
         TLSOptions.from_uri(f"mongodb://h/?{first}=false", **{second: False})
 

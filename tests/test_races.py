@@ -1,4 +1,4 @@
-"""Issue 7 races: 64 threads resolving, building contexts and calling where() at once agree
+"""Races: 64 threads resolving, building contexts and calling where() at once agree
 and never fail, including while the cache is being built for the first time."""
 
 from __future__ import annotations

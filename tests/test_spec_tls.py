@@ -1,4 +1,4 @@
-"""The MongoDB specifications' own TLS test files, every case (issue 4).
+"""The MongoDB specifications' own TLS test files, every case.
 
 ``tls-options.json`` (uri-options) and ``valid-options.json`` (connection-string) live in
 ``../shared/spec`` from the repository root. The spec README says to run them with that folder

@@ -2,7 +2,7 @@
 
 With ``SSL_CERT_*`` and the tool variables removed from the environment, trustresolve must pick
 ``/etc/ssl/certs/ca-certificates.crt`` with the hashed ``/etc/ssl/certs``, and count as many
-certificates as the bundle holds (issue 2). ``resolve()`` caches per process, is thread-safe, and
+certificates as the bundle holds. ``resolve()`` caches per process, is thread-safe, and
 ``refresh=True`` probes again.
 """
 

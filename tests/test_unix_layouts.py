@@ -1,6 +1,6 @@
-"""Every Unix fixture tree resolves as ``platform_fixtures/expected.json`` says (issue 2).
+"""Every Unix fixture tree resolves as ``platform_fixtures/expected.json`` says.
 
-The expectations were written from ``shared/reference/unix-locations.md`` when the trees were
+The expectations were written from `architecture §8` when the trees were
 built (``platform_fixtures/make_unix_fixtures.py``), not recorded from trustresolve's output.
 Each tree is checked in-process (``PlatformFacts.from_root`` + ``resolve``) and through the CLI
 in a subprocess (``--which --root TREE``, text and ``--json``).
@@ -30,7 +30,7 @@ SRC = os.path.join(REPO, "src")
 with open(os.path.join(FIXTURES, "expected.json"), encoding="utf-8") as _handle:
     EXPECTED: dict[str, dict[str, Any]] = json.load(_handle)
 
-#: DESIGN §2: the one order of backends, the same on every OS.
+#: architecture §2: the one order of backends, the same on every OS.
 BACKEND_ORDER = (
     "env",
     "config",
@@ -45,7 +45,7 @@ BACKEND_ORDER = (
 )
 OUTCOMES = {"used", "skipped", "missing", "empty", "invalid", "unreadable", "insecure", "failed"}
 
-#: unix-locations.md §5: the Linux bundle order (items 2-14, then the Nix profile fallbacks).
+#: architecture §8: the Linux bundle order (items 2-14, then the Nix profile fallbacks).
 LINUX_BUNDLE_ORDER = (
     "/etc/ssl/certs/ca-certificates.crt",
     "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
@@ -60,7 +60,7 @@ LINUX_BUNDLE_ORDER = (
     "/etc/ssl/certs/cacert.pem",
 )
 
-#: Directories that are never stores, on any layout (unix-locations.md §3.1, §3.4, §3.10).
+#: Directories that are never stores, on any layout (architecture §8).
 NEVER_STORES = (
     "/etc/pki/ca-trust/extracted/pem",
     "/etc/pki/ca-trust/extracted/pem/email-ca-bundle.pem",
@@ -131,7 +131,7 @@ def is_subsequence(wanted: Sequence[Any], actual: Sequence[Any]) -> bool:
 
 
 def check_resolution(name: str, resolution: Resolution, expected: Mapping[str, Any]) -> None:
-    """Everything expected.json says about one tree, plus the invariants of DESIGN §2-§3."""
+    """Everything expected.json says about one tree, plus the invariants of architecture §2-§3."""
     triples = attempt_triples(resolution)
     wanted = [
         (backend, substitute(location), outcome)
@@ -156,7 +156,7 @@ def check_invariants(name: str, resolution: Resolution) -> None:
     attempts = resolution.attempts
     assert attempts, name
     positions = [BACKEND_ORDER.index(a.backend) for a in attempts]
-    assert positions == sorted(positions), f"{name}: attempts out of DESIGN §2 order"
+    assert positions == sorted(positions), f"{name}: attempts out of architecture §2 order"
     assert {a.backend for a in attempts} == set(BACKEND_ORDER), (
         f"{name}: every backend must leave at least one attempt"
     )
@@ -176,7 +176,7 @@ def check_invariants(name: str, resolution: Resolution) -> None:
         )
         for never in NEVER_STORES:
             assert never not in (source.display_cafile, source.display_capath), name
-    # The distro backend walks its Linux table in the order of unix-locations.md §5.
+    # The distro backend walks its Linux table in the order of architecture §8
     if resolution.platform.get("os_family") == "linux":
         walked = [
             a.location
@@ -250,7 +250,7 @@ def test_layout_certificates_load_into_openssl(name: str) -> None:
 
 
 def test_fedora_never_picks_email_or_objsign_roots() -> None:
-    """unix-locations.md §3.1: never glob extracted/pem/*.pem (certifi-system-store #5)."""
+    """architecture §8: never glob extracted/pem/*.pem (certifi-system-store #5)."""
     for name in ("linux-fedora43", "linux-fedora44", "linux-rhel7", "linux-rhel9"):
         root = tree_path(name)
         resolution, _ = probe_tree(root)

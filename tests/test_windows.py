@@ -1,4 +1,4 @@
-"""The ``windows`` and ``wincertstore`` backends on the Windows fixture trees (issue 3)."""
+"""The ``windows`` and ``wincertstore`` backends on the Windows fixture trees."""
 
 from __future__ import annotations
 

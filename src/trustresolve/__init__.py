@@ -1,9 +1,9 @@
 """trustresolve: which CA certificates does this machine trust, and how to load them fast.
 
 Importing this package does no I/O and imports neither certifi, platformdirs nor truststore
-(DESIGN §6). It does not even import ``ssl`` or ``dataclasses``: every name below except the
+(architecture §6). It does not even import ``ssl`` or ``dataclasses``: every name below except the
 exceptions loads on first use, so ``import trustresolve`` costs next to nothing beside
-``import ssl`` (issue 5).
+``import ssl``.
 """
 
 from __future__ import annotations

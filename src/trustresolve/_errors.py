@@ -1,4 +1,4 @@
-"""The exceptions trustresolve raises (DESIGN §3)."""
+"""The exceptions trustresolve raises (architecture §3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The backend protocol and what a probe returns (DESIGN §1)."""
+"""The backend protocol and what a probe returns (architecture §1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Checking one candidate bundle or directory: the validity rules of DESIGN §2.
+"""Checking one candidate bundle or directory: the validity rules of architecture §2.
 
 A bundle is valid only if it is a regular file (after following links, both reported) holding
 at least one certificate that parses; a directory only if it holds hashed ``HHHHHHHH.N``
@@ -71,7 +71,7 @@ class DirCheck(_Verdict):
 
 
 def _writable_warning(located: Located) -> tuple[str, ...]:
-    """DESIGN §2: a store other users can write to is flagged (and still used)."""
+    """architecture §2: a store other users can write to is flagged (and still used)."""
     warnings = []
     if located.writable_by_others:
         warnings.append(

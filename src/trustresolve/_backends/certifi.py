@@ -1,6 +1,6 @@
-"""Backend ``certifi``: the Mozilla bundle shipped with certifi, the last resort (issue 2).
+"""Backend ``certifi``: the Mozilla bundle shipped with certifi, the last resort.
 
-Imported only when reached (DESIGN §6). Portable PyPy and containers without ca-certificates
+Imported only when reached (architecture §6). Portable PyPy and containers without ca-certificates
 end here; ``--which`` says so, because certifi is not the machine's own trust.
 """
 

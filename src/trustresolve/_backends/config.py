@@ -1,10 +1,10 @@
-"""Backend ``config``: a store pinned in trustresolve's own config file (issue 2).
+"""Backend ``config``: a store pinned in trustresolve's own config file.
 
 ``TRUSTRESOLVE_CONFIG=PATH`` names the one file to read. Otherwise ``trustresolve.ini`` is read
 from the user config directory and then the site config directories (platformdirs); keys in the
 user file win. Format: INI, section ``[trustresolve]``. ``cafile`` and ``capath`` pin the store
 with the strictness of ``SSL_CERT_FILE``; relative paths are relative to the file that sets them.
-``native = false`` turns native verification off (issue 3). Unknown keys are errors, so a typo
+``native = false`` turns native verification off. Unknown keys are errors, so a typo
 never silently leaves the system store in place.
 """
 
@@ -52,7 +52,7 @@ class ConfigValues:
 def _config_dirs(facts: PlatformFacts) -> tuple[str, ...]:
     if facts.config_dirs is not None:
         return facts.config_dirs
-    import platformdirs  # only when a config file is looked for (DESIGN §6)
+    import platformdirs  # only when a config file is looked for (architecture §6)
 
     user = platformdirs.user_config_dir("trustresolve", appauthor=False)
     site = platformdirs.site_config_dir("trustresolve", appauthor=False, multipath=True)

@@ -1,11 +1,11 @@
-"""Backend ``distro``: the per-OS candidate tables of unix-locations.md §5 (issue 2).
+"""Backend ``distro``: the per-OS candidate tables of architecture §8.
 
 For each OS family: bundle files in order, each with the hashed directories that carry the same
-trust set, then directory-only stores. The first *valid* bundle wins (DESIGN §2), paired with
+trust set, then directory-only stores. The first *valid* bundle wins (architecture §2), paired with
 the first of its directories that is hashed and holds as many entries as the bundle holds
 certificates. With no valid bundle, the first valid hashed directory is the store (Android,
 FreeBSD certctl). Never globbed: Fedora's ``extracted/pem/*.pem`` also holds e-mail and
-code-signing roots (unix-locations.md §3.1); certctl input folders and bundle-only folders are
+code-signing roots (architecture §8); certctl input folders and bundle-only folders are
 not stores (rustls/openssl-probe #37, #25).
 """
 
@@ -47,7 +47,7 @@ class Table:
     ignored: tuple[tuple[str, str], ...] = ()  # look-alikes that are never stores, and why
 
 
-# Order and reasons: unix-locations.md §5. Debian's generated bundle first; Red Hat's canonical
+# Order and reasons: architecture §8 Debian's generated bundle first; Red Hat's canonical
 # tls-ca-bundle.pem before its legacy aliases (openssl-probe 410ff17); the generic cert.pem only
 # after the distribution-specific names; legacy and niche names last.
 _LINUX = Table(
@@ -120,7 +120,7 @@ _ANDROID = Table(
 )
 
 _FREEBSD = Table(
-    # Prefer the base system's certctl store over the ports paths (unix-locations.md §5, §3.10).
+    # Prefer the base system's certctl store over the ports paths (architecture §8).
     bundles=(
         Bundle(
             "/etc/ssl/cert.pem", ("/etc/ssl/certs",), "FreeBSD base (certctl) or ca_root_nss link"

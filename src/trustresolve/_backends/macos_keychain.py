@@ -1,11 +1,11 @@
-"""Backend ``macos-keychain``: keychain certificates with trust settings applied (issue 3).
+"""Backend ``macos-keychain``: keychain certificates with trust settings applied.
 
 Never a blind keychain dump: ``security find-certificate -a -p`` also lists roots the user or
 admin marked "Never Trust", intermediates and items imported without trust (rancher-desktop
 #1295). The certificates of the system roots, admin (``/Library/Keychains/System.keychain``)
 and user login keychains are filtered by the user and admin trust settings
 (:mod:`trustresolve._backends.macos_trust`). On a real Mac this runs ``/usr/bin/security``; in a
-``--root`` tree it reads the recorded outputs named in ``platform.json`` (DESIGN §5).
+``--root`` tree it reads the recorded outputs named in ``platform.json`` (architecture §5).
 
 The result is a snapshot for OpenSSL: Apple's policy constraints on its own roots (partial
 distrust, validity limits) and configuration profiles that act only inside trustd are not in
@@ -53,7 +53,7 @@ class MacOSKeychainBackend:
         if facts.security is None:
             detail = (
                 "cannot run `security` here: a --root tree must record the keychains and trust "
-                "settings in platform.json under 'macos' (DESIGN §5), and this one does not"
+                "settings in platform.json under 'macos' (architecture §5), and this one does not"
             )
             return Probe((Attempt(self.name, None, "skipped", detail),))
         return self._probe(facts, facts.security)

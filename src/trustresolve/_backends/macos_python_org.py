@@ -1,10 +1,10 @@
-"""Backend ``macos-python-org``: python.org framework builds' private OpenSSL cafile (issue 3).
+"""Backend ``macos-python-org``: python.org framework builds' private OpenSSL cafile.
 
 The macOS installers from python.org ship their own OpenSSL, which ignores the keychain and has
 no CA bundle: ``/Library/Frameworks/Python.framework/Versions/X.Y/etc/openssl/cert.pem`` exists
 only after "Install Certificates.command" has run (it pip-installs certifi and links the file to
 certifi's ``cacert.pem``). Until then every HTTPS request through the plain ``ssl`` module fails
-with ``CERTIFICATE_VERIFY_FAILED`` (native-stores.md §4). trustresolve never runs the script
+with ``CERTIFICATE_VERIFY_FAILED`` (architecture §7). trustresolve never runs the script
 (it needs pip and a writable framework, and chmods certifi's file): the attempt names the fix.
 """
 

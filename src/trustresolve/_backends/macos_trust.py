@@ -1,4 +1,4 @@
-"""macOS trust settings: which keychain certificates are TLS anchors (issue 3).
+"""macOS trust settings: which keychain certificates are TLS anchors.
 
 A keychain holds certificates; whether one is trusted is decided by *trust settings*, kept per
 domain (user, admin, system) and exported by ``security trust-settings-export [-d]`` as a plist::
@@ -11,7 +11,7 @@ domain (user, admin, system) and exported by ``security trust-settings-export [-
                             "kSecTrustSettingsResult": 1}, ...]}}}
 
 The rules follow Go's ``root_darwin.go`` (1.12-1.17) and rustls-native-certs' ``macos.rs``
-(native-stores.md §4):
+(architecture §7):
 
 - domains are consulted User, then Admin; the first domain whose settings decide (TrustRoot,
   TrustAsRoot or Deny) wins, so the user overrides the admin, who overrides the system;
@@ -110,7 +110,7 @@ _Key = tuple[str, ...]
 _cache: weakref.WeakKeyDictionary[Any, dict[_Key, SecurityRead]] = weakref.WeakKeyDictionary()
 _cache_lock = threading.Lock()
 # subprocess, tempfile and plistlib load only when a Mac is actually read (resolve() on Linux
-# must not pay for them: issue 5, DESIGN §6).
+# must not pay for them: architecture §6).
 _SecurityFailure = Union[SecurityCommandError, OSError, "subprocess.SubprocessError"]
 
 

@@ -1,4 +1,4 @@
-"""Backend ``native``: verification by the OS through truststore (DESIGN §2 #3, issue 3).
+"""Backend ``native``: verification by the OS through truststore (architecture §2 #3).
 
 On macOS and Windows with Python >= 3.10 and truststore importable, the context builder returns
 a ``truststore.SSLContext``: the OS verifies each chain, with the trust settings, on-demand

@@ -1,8 +1,8 @@
-"""Backend ``openssl-default``: the interpreter's compiled-in OpenSSL paths (issue 2).
+"""Backend ``openssl-default``: the interpreter's compiled-in OpenSSL paths.
 
 This is the case of portable builds that carry their own bundle (python-build-standalone,
 conda, Homebrew). It comes after the distribution tables because a compiled-in path that
-exists on the build machine may be stale or foreign on this one (unix-locations.md §2.6, §2.7).
+exists on the build machine may be stale or foreign on this one (architecture §8).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class OpenSSLDefaultBackend:
         bundle = None
         if paths.openssl_cafile:
             if facts.os_family == "darwin" and paths.openssl_cafile in _APPLE_STATIC:
-                # Apple's static LibreSSL bundle ignores the keychain (unix-locations.md §3.9).
+                # Apple's static LibreSSL bundle ignores the keychain (architecture §8).
                 attempts.append(
                     Attempt(
                         self.name,

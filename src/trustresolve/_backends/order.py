@@ -1,4 +1,4 @@
-"""The one ordered tuple of backends (DESIGN §2): the same order on every OS."""
+"""The one ordered tuple of backends (architecture §2): the same order on every OS."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Backend ``wincertstore``: Windows stores through the wincertstore package (issue 3).
+"""Backend ``wincertstore``: Windows stores through the wincertstore package.
 
 For interpreters without ``ssl.enum_certificates`` (older PyPy on Windows, pypy #2799). The
 package is archived (2021) and declares an invalid ``python_requires``, so it is an optional
@@ -33,7 +33,7 @@ _HOW_TO_GET_A_STORE = (
 
 
 def _read_live_store(store: str) -> Sequence[WindowsStoreEntry]:  # pragma: no cover - Windows
-    import wincertstore  # the optional extra: loaded only here (DESIGN §6)
+    import wincertstore  # the optional extra: loaded only here (architecture §6)
 
     rows: list[WindowsStoreEntry] = []
     with wincertstore.CertSystemStore(store) as opened:

@@ -1,4 +1,4 @@
-"""Backend ``windows``: the ROOT and CA system stores via ``ssl.enum_certificates`` (issue 3).
+"""Backend ``windows``: the ROOT and CA system stores via ``ssl.enum_certificates``.
 
 The rule is CPython's ``SSLContext._load_windows_store_certs``: keep ``x509_asn`` entries whose
 trust is ``True`` (every purpose) or contains serverAuth. Unlike CPython before gh-79846, which
@@ -112,7 +112,7 @@ def _store_attempt(
         detail += "; skipped " + "; ".join(skipped)
     warnings = tuple(
         f"{store} store {entry} is not a valid certificate ({why}) and was skipped (one such "
-        "entry broke whole contexts in older CPython, issue 79846); remove it with certmgr.msc"
+        "entry broke whole contexts in older CPython); remove it with certmgr.msc"
         for entry, why in result.malformed
     )
     outcome: Outcome = "used" if result.kept else "skipped"

@@ -46,7 +46,7 @@ _MODIFIERS = {
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        # One line, as the CLI reference promises (issue 2), instead of argparse's usage dump.
+        # One line, as the CLI reference promises, instead of argparse's usage dump.
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
@@ -147,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _escape_undecodable_output() -> None:
     """Paths from the environment may hold undecodable bytes (surrogate escapes): print them
-    escaped instead of crashing while explaining (issue 7)."""
+    escaped instead of crashing while explaining."""
     for name in ("stdout", "stderr"):
         stream = getattr(sys, name)
         if getattr(stream, "errors", None) == "backslashreplace":

@@ -1,4 +1,4 @@
-"""PlatformFacts: the one seam between trustresolve and the machine (DESIGN §1, §5).
+"""PlatformFacts: the one seam between trustresolve and the machine (architecture §1, §5).
 
 Backends read facts, never ``sys.platform``, ``os.environ`` or ``/``. ``PlatformFacts.current()``
 reads the running interpreter; ``PlatformFacts.from_root(DIR)`` reads a tree and its optional
@@ -36,7 +36,7 @@ EnumCertificates = Callable[[str], Sequence[WindowsStoreEntry]]
 SecurityRunner = Callable[[Sequence[str]], bytes]
 
 _SECURITY = "/usr/bin/security"
-_SECURITY_TIMEOUT = 60.0  # trust-settings reads take seconds on managed Macs (issue 3)
+_SECURITY_TIMEOUT = 60.0  # trust-settings reads take seconds on managed Macs
 
 
 class SecurityCommandError(Exception):
@@ -106,7 +106,7 @@ class PlatformFacts:
         return tuple(int(part) for part in self.python_version.split(".")[:2] if part.isdigit())
 
     def getenv(self, name: str) -> str | None:
-        """An environment variable, with an empty value counted as unset (issue 2)."""
+        """An environment variable, with an empty value counted as unset."""
         value = self.environ.get(name)
         return value or None
 
@@ -173,7 +173,7 @@ class PlatformFacts:
 def os_family(platform: str, environ: Mapping[str, str]) -> str:
     if platform.startswith("linux"):
         # A Linux-targeted interpreter on Android (Termux) still sees Android's stores
-        # (unix-locations.md §3.8: detect via $PREFIX, TERMUX_VERSION or ANDROID_ROOT).
+        # (architecture §8: detect via $PREFIX, TERMUX_VERSION or ANDROID_ROOT).
         if "TERMUX_VERSION" in environ or "ANDROID_ROOT" in environ:
             return "android"
         return "linux"
@@ -232,7 +232,7 @@ def _read_platform_json(root: str) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise ConfigurationError(f"{path}: not a readable JSON document ({exc})") from exc
     if not isinstance(document, dict):
-        raise ConfigurationError(f"{path}: must hold a JSON object (DESIGN §5)")
+        raise ConfigurationError(f"{path}: must hold a JSON object (architecture §5)")
     return document
 
 
@@ -301,7 +301,7 @@ def _windows_row(store: str, row: Any) -> WindowsStoreEntry:
 
 
 def _fixture_security(root: str, value: Any) -> SecurityRunner | None:
-    """Answer ``security`` commands from the recorded outputs of a fixture (DESIGN §5)."""
+    """Answer ``security`` commands from the recorded outputs of a fixture (architecture §5)."""
     if value is None:
         return None
     if not isinstance(value, dict):

@@ -1,7 +1,7 @@
 """The filesystem as backends see it: confined to a root, links followed, reads bounded.
 
 With ``--root DIR`` every path, including absolute symlink targets inside the tree, resolves
-within DIR as in a chroot (issue 2), so inspecting an image never reads the host's files.
+within DIR as in a chroot, so inspecting an image never reads the host's files.
 For the real machine the root is ``/`` and the same code follows links the same way.
 """
 
@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 #: The largest file read as a CA bundle. Real bundles are well under 1 MiB; the bound keeps
-#: ``/dev/zero`` or a multi-GB file from hanging or exhausting memory (DESIGN §2).
+#: ``/dev/zero`` or a multi-GB file from hanging or exhausting memory (architecture §2).
 MAX_BUNDLE_BYTES = 16 * 1024 * 1024
 _MAX_LINK_HOPS = 40  # Linux's own limit (MAXSYMLINKS)
 #: ``HHHHHHHH.N`` exactly as OpenSSL's by_dir lookup spells it (``%08lx.%d``): lower-case hex,
@@ -32,7 +32,7 @@ HASHED_NAME = re.compile(r"([0-9a-f]{8})\.(0|[1-9][0-9]*)\Z")
 
 
 def is_hashed_name(name: str) -> bool:
-    """The only names OpenSSL's by_dir lookup opens (unix-locations.md §2.5)."""
+    """The only names OpenSSL's by_dir lookup opens (architecture §8)."""
     return HASHED_NAME.match(name) is not None
 
 
@@ -125,7 +125,7 @@ class FileSystem:
         if os.sep != "/" and self.root == os.path.abspath("/"):
             return self._locate_native(path)
         if not path.startswith("/"):
-            # Relative to the working directory, as OpenSSL opens it (issue 2); inside a
+            # Relative to the working directory, as OpenSSL opens it; inside a
             # --root tree there is no working directory, so relative means from its top.
             path = os.path.abspath(path) if self.root == "/" else "/" + path
         path = posixpath.normpath(path)

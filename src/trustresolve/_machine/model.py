@@ -1,4 +1,4 @@
-"""What a resolution is made of: sources, attempts and their outcomes (DESIGN §1, §3)."""
+"""What a resolution is made of: sources, attempts and their outcomes (architecture §1, §3)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ __all__ = ["OUTCOMES", "Attempt", "Outcome", "Resolution", "SourceKind", "TrustS
 Outcome = Literal[
     "used", "skipped", "missing", "empty", "invalid", "unreadable", "insecure", "failed"
 ]
-#: The outcome words of DESIGN §3, in the order ``--which`` documents them.
+#: The outcome words of architecture §3, in the order ``--which`` documents them.
 OUTCOMES: tuple[Outcome, ...] = (
     "used",
     "skipped",
@@ -44,7 +44,7 @@ class TrustSource:
     display_cafile: str | None = None
     display_capath: str | None = None
     warnings: tuple[str, ...] = ()
-    # A snapshot store for where()/contents() when the source verifies natively (DESIGN §2 #3).
+    # A snapshot for where()/contents() when the source verifies natively (architecture §2 #3).
     fallback: TrustSource | None = field(default=None, compare=False)
     #: ``cafile`` alone holds every certificate of the store (no directory adds any).
     cafile_complete: bool = field(default=True, compare=False)

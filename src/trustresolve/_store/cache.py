@@ -1,9 +1,9 @@
 """The user cache: PEM bundles and hashed directories built from a set of certificates.
 
 Stores without a hashed directory (bundle-only distros, ``SSL_CERT_FILE``, certifi, the Windows
-and macOS snapshots) get one here, so OpenSSL can load their roots lazily (DESIGN §4). Every entry
-is keyed by the SHA-256 of the sorted, de-duplicated DER certificates, so the same trust set maps
-to the same entry in every process and a changed store maps to a new one.
+and macOS snapshots) get one here, so OpenSSL can load their roots lazily (architecture §9).
+Every entry is keyed by the SHA-256 of the sorted, de-duplicated DER certificates, so the same
+trust set maps to the same entry in every process and a changed store maps to a new one.
 
 Where: ``TRUSTRESOLVE_CACHE_DIR`` when set (tests, packagers, read-only homes), otherwise
 platformdirs' ``user_cache_dir("trustresolve")``. What protects it:

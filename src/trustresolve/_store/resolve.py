@@ -66,7 +66,7 @@ def resolve(facts: PlatformFacts | None = None, *, refresh: bool = False) -> Res
             from .._backends.macos_trust import clear_cache
             from .._machine.facts import PlatformFacts
 
-            clear_cache()  # trust settings are cached per process (issue 3); re-read them too
+            clear_cache()  # trust settings are cached per process; re-read them too
 
             cached = probe_all(PlatformFacts.current())
             _cached["current"] = cached

@@ -1,4 +1,4 @@
-"""Building ``ssl.SSLContext`` objects from the resolved store and from TLS options (DESIGN §4).
+"""``ssl.SSLContext`` objects from the resolved store and from TLS options (architecture §4).
 
 Build order, each step a small function below: ``PROTOCOL_TLS_CLIENT``; TLS 1.2 minimum unless
 the caller asks for less; the CA source (the caller's CA file *replaces* the resolved store);
@@ -35,7 +35,7 @@ __all__ = [
     "resolved_source",
 ]
 
-#: The protocol floor when the caller does not ask for another one (DESIGN §4).
+#: The protocol floor when the caller does not ask for another one (architecture §4).
 DEFAULT_MINIMUM_VERSION = ssl.TLSVersion.TLSv1_2
 _ALLOWED_MINIMUM_VERSIONS = (
     ssl.TLSVersion.TLSv1,
@@ -59,7 +59,7 @@ class InsecureContextWarning(UserWarning):
 def resolved_source(*, native: bool = True) -> TrustSource:
     """The resolved trust source; raises :class:`NoTrustStoreError` (never returns ``None``).
 
-    ``native=False`` turns OS verification off for this context (issue 3): a ``native`` source
+    ``native=False`` turns OS verification off for this context: a ``native`` source
     gives way to its snapshot, which a plain ``ssl.SSLContext`` loads.
     """
     resolution = resolve()
@@ -82,8 +82,8 @@ def resolved_source(*, native: bool = True) -> TrustSource:
 def _new_client_context(source: TrustSource | None) -> ssl.SSLContext:
     """A ``PROTOCOL_TLS_CLIENT`` context; truststore's when the OS itself verifies.
 
-    ``native`` sources exist only where truststore is importable (DESIGN §2 #3), so the import
-    is safe there, and it is lazy so that ``import trustresolve`` never pays for it (DESIGN §6).
+    ``native`` sources exist only where truststore is importable (architecture §2 #3), so the import
+    is safe there, and it is lazy so ``import trustresolve`` never pays for it (architecture §6).
     """
     if source is not None and source.kind == "native":
         import truststore
@@ -176,7 +176,7 @@ def context_from_options(
 def build_context(
     options: TLSOptions, *, minimum_version: ssl.TLSVersion | None = None, native: bool = True
 ) -> ssl.SSLContext:
-    """Build the client context ``options`` describe, in DESIGN §4's order."""
+    """Build the client context ``options`` describe, in architecture §4's order."""
     source = _trust_source_for(options, native=native)
     context = _new_client_context(source)
     _set_minimum_version(context, minimum_version)
@@ -189,7 +189,7 @@ def build_context(
     if options.certificate_key_file:
         _load_client_certificate(context, options)
     # The same strictness as create_default_context(): a driver's context is never weaker
-    # than the one its user would get from ssl (issue 7).
+    # than the one its user would get from ssl.
     _mirror_stdlib_defaults(context)
     _apply_verification(context, options)
     return context
@@ -357,7 +357,7 @@ def _client_certificate_error(
 
 def _apply_verification(context: ssl.SSLContext, options: TLSOptions) -> None:
     # check_hostname first: ssl refuses verify_mode=CERT_NONE while check_hostname is on
-    # (reference/tls-options.md §5 step 3; urllib3 util/ssl_.py says the same).
+    # (architecture §4 step 3; urllib3 util/ssl_.py says the same).
     context.check_hostname = options.check_hostname
     context.verify_mode = options.verify_mode
     if options.verify_mode == ssl.CERT_NONE:

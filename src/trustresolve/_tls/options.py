@@ -1,7 +1,7 @@
 """TLS options as database drivers spell them: keyword arguments and ``mongodb://`` URIs.
 
 The names, values and conflict rules are PyMongo's and the MongoDB URI options specification's
-(DESIGN §4; ``reference/tls-options.md`` §1-§4 and §7). Parsing only validates; the context is
+(architecture §4; architecture §4). Parsing only validates; the context is
 built by :func:`trustresolve._tls.context.build_context`, so options can be inspected, merged and
 compared without touching a trust store.
 
@@ -37,7 +37,7 @@ class TLSOptionWarning(UserWarning):
     """A URI option was ignored: invalid or empty value, duplicate, or unknown ``tls``/``ssl`` key.
 
     The connection-string spec says an invalid URI value "MUST be ignored and MUST log a WARN";
-    keyword arguments raise instead (reference/tls-options.md §3, §7).
+    keyword arguments raise instead (architecture §4, §7).
     """
 
 
@@ -70,7 +70,7 @@ _SPECS = (
     _Spec("tlsCRLFile", "tlsCRLFile", "path"),
     _Spec("tlsDisableOCSPEndpointCheck", "tlsDisableOCSPEndpointCheck", "bool"),
     _Spec("tlsDisableCertificateRevocationCheck", "tlsDisableCertificateRevocationCheck", "bool"),
-    # Legacy names (PyMongo <= 3.13, reference/tls-options.md §2) keep their documented meaning.
+    # Legacy names (PyMongo <= 3.13, architecture §4) keep their documented meaning.
     _Spec(
         "ssl_cert_reqs",
         "tlsAllowInvalidCertificates",
@@ -101,7 +101,7 @@ _BY_LOWER_NAME = {spec.name.lower(): spec for spec in _SPECS}
 OPTION_NAMES: tuple[str, ...] = tuple(spec.name for spec in _SPECS)
 
 # The options tlsInsecure stands for (spec: it "relaxes as much as possible"); and the pairs the
-# spec forbids together, by presence (reference/tls-options.md §4 rules 1-3 and 5, §7 rules 1-7).
+# spec forbids together, by presence (architecture §4 rules 1-3 and 5, §7 rules 1-7).
 _INSECURE_IMPLIES = (
     "tlsAllowInvalidCertificates",
     "tlsAllowInvalidHostnames",
@@ -179,7 +179,7 @@ class _Source:
 
 def _parse_bool(spelling: str, raw: object, origin: Origin) -> bool:
     # PyMongo's validate_boolean_or_string: a real bool, or exactly "true"/"false". 1, "1",
-    # "yes" and "TRUE" are refused (reference/tls-options.md §1).
+    # "yes" and "TRUE" are refused (architecture §4).
     if isinstance(raw, bool):
         return raw
     if raw in ("true", "false"):
@@ -191,7 +191,7 @@ def _parse_bool(spelling: str, raw: object, origin: Origin) -> bool:
 
 
 def _parse_cert_reqs(spelling: str, raw: object, origin: Origin) -> ssl.VerifyMode:
-    # reference/tls-options.md §2: the names work everywhere, the ssl constants (ints 0-2) only
+    # architecture §4: the names work everywhere, the ssl constants (ints 0-2) only
     # as keywords. True/False are refused, although True == 1 made PyMongo 3.x accept them.
     if isinstance(raw, str) and raw in _CERT_REQS_NAMES:
         return _CERT_REQS_NAMES[raw]
@@ -414,7 +414,7 @@ class _Settings:
 
 
 def _merge(base: _Source, override: _Source) -> _Source:
-    """Keyword arguments override URI options, setting by setting (reference §3)."""
+    """Keyword arguments override URI options, setting by setting (architecture §4)."""
     merged = _Source(override.origin, dict(base.entries), dict(base.present), [])
     for setting, entry in override.entries.items():
         merged.entries.pop(setting, None)
@@ -454,7 +454,7 @@ def _value(source: _Source, setting: str) -> Any:
 def _check_revocation(source: _Source) -> None:
     """A CRL turns on revocation checking; nothing may turn verification off next to it.
 
-    PyMongo's rule (reference §4 rule 3) and the OCSP spec's SHOULD (§7), applied to typed values
+    PyMongo's rule (architecture §4 rule 3) and the OCSP spec's SHOULD (§7), applied to typed values
     from URIs too, plus tlsDisableCertificateRevocationCheck, which contradicts a CRL outright.
     """
     crl = source.entries.get("tlsCRLFile")
@@ -487,7 +487,7 @@ def _refuse_with_crl(entry: _Entry, crl: _Entry, effect: str) -> None:
 
 
 def _tls_implied_by(source: _Source) -> list[_Entry]:
-    """Options that turn TLS on when ``tls`` is not given (reference §4; documented in options.rst).
+    """Options that turn TLS on when ``tls`` is not given (architecture §4; options.rst).
 
     A file or a non-empty passphrase, or a verification option on its *secure* side (False, or
     CERT_REQUIRED/CERT_OPTIONAL): asking for checks only makes sense with TLS.
@@ -538,7 +538,7 @@ def _settle(source: _Source, srv: bool) -> _Settings:
     insecure = _value(source, "tlsInsecure") is True
     verify_mode = _value(source, "tlsAllowInvalidCertificates")
     if insecure:
-        verify_mode = ssl.CERT_NONE  # tlsInsecure expands to its three options (reference §3)
+        verify_mode = ssl.CERT_NONE  # tlsInsecure expands to its three options (architecture §4)
     if verify_mode is None:
         verify_mode = ssl.CERT_REQUIRED
     check_hostname = verify_mode != ssl.CERT_NONE and not (

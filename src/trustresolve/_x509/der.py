@@ -1,8 +1,8 @@
 """A minimal DER reader: enough to tell a certificate from garbage and to find its names.
 
-trustresolve must not depend on ``cryptography`` (drivers import us; DEVELOPERS.md, "Prefer a
-well-kept library ... unless it would add a heavy dependency"), yet validity checks (DESIGN §2)
-and subject hashes (issue 5) need to look inside a certificate. Only definite-length DER is
+trustresolve must not depend on ``cryptography`` (drivers import us, and a heavy dependency
+would be theirs too), yet validity checks (architecture §2)
+and subject hashes need to look inside a certificate. Only definite-length DER is
 accepted, as RFC 5280 requires of certificates.
 """
 

@@ -97,7 +97,7 @@ def _to_utf8(tag: int, data: bytes) -> bytes:
 def _canon_string(data: bytes) -> bytes:
     """asn1_string_canon on UTF-8 bytes: trim, collapse ASCII whitespace, lower-case ASCII."""
     # Only ASCII bytes can match the class, as in ossl_isspace; a regex keeps this off the
-    # per-byte Python path (resolve() hashes every root of a bundle when pairing, issue 5).
+    # per-byte Python path (resolve() hashes every root of a bundle when pairing).
     return _SPACE_RUN.sub(b" ", data.strip(_SPACE)).translate(_LOWER)
 
 
