@@ -302,7 +302,7 @@ def hook(event, args):
             seen.append(os.fsdecode(path))
 sys.addaudithook(hook)
 from trustresolve import PlatformFacts, NoTrustStoreError, resolve
-import trustresolve._backends.order, trustresolve._cli.main, trustresolve._machine.explain
+import trustresolve._backends.order, trustresolve._cli.main, trustresolve._machine.model
 try:
     import certifi
 except ImportError:

@@ -32,7 +32,7 @@ from .macos_trust import (
     read_trust_settings,
     user_keychain,
 )
-from .snapshot import snapshot_source, summarize
+from .snapshot import in_memory_source, summarize
 
 __all__ = ["SNAPSHOT_NOTE", "MacOSKeychainBackend"]
 
@@ -92,7 +92,7 @@ class MacOSKeychainBackend:
         if not result.anchors:
             return Probe(tuple(attempts))
         return Probe(
-            tuple(attempts), snapshot_source(self.name, result.anchors, warnings=tuple(warnings))
+            tuple(attempts), in_memory_source(self.name, result.anchors, warnings=tuple(warnings))
         )
 
     def _keychain(

@@ -15,7 +15,7 @@ from .._machine.model import TrustSource
 from .._x509.der import DERError, read_children, read_tlv
 from .._x509.pem import der_to_pem
 
-__all__ = ["common_name", "describe", "sha1_hex", "snapshot_source", "summarize"]
+__all__ = ["common_name", "describe", "in_memory_source", "sha1_hex", "summarize"]
 
 # id-at-commonName (2.5.4.3) and id-at-organizationalUnitName / organizationName as fallbacks.
 _CN = bytes.fromhex("550403")
@@ -67,7 +67,7 @@ def summarize(items: Sequence[str]) -> str:
     return shown + (f" and {rest} more" if rest > 0 else "")
 
 
-def snapshot_source(
+def in_memory_source(
     backend: str,
     certificates: Iterable[bytes],
     *,

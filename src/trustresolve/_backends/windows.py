@@ -21,7 +21,7 @@ from .._machine.facts import EnumCertificates, PlatformFacts, WindowsStoreEntry
 from .._machine.model import Attempt, Outcome
 from .._x509.der import DERError, parse_certificate
 from .base import Probe, does_not_apply
-from .snapshot import describe, snapshot_source, summarize
+from .snapshot import describe, in_memory_source, summarize
 
 __all__ = ["SERVER_AUTH", "SNAPSHOT_NOTE", "STORES", "WindowsBackend", "read_windows_stores"]
 
@@ -157,7 +157,7 @@ def read_windows_stores(backend: str, enumerate_store: EnumCertificates, via: st
     if duplicates:
         detail += f" ({duplicates} present in both ROOT and CA, counted once)"
     attempts.append(Attempt(backend, " + ".join(STORES), "used", f"{detail}; {SNAPSHOT_NOTE}"))
-    return Probe(tuple(attempts), snapshot_source(backend, kept, warnings=tuple(warnings)))
+    return Probe(tuple(attempts), in_memory_source(backend, kept, warnings=tuple(warnings)))
 
 
 class WindowsBackend:
