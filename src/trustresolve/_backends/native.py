@@ -25,23 +25,24 @@ from .._switches import switch_value
 from .base import Backend, Probe, does_not_apply
 from .config import read_config
 
-__all__ = ["ENV_VAR", "NativeBackend", "native_disabled"]
+__all__ = ["NATIVE_ENV_VAR", "NativeBackend", "native_disabled"]
 
-ENV_VAR = "TRUSTRESOLVE_NATIVE"
+NATIVE_ENV_VAR = "TRUSTRESOLVE_NATIVE"
 _OS = {"darwin": "macOS", "windows": "Windows"}
 _HOW_TO_TURN_OFF = (
-    f"turn it off with {ENV_VAR}=0, native = false in trustresolve.ini, or native=False in the API"
+    f"turn it off with {NATIVE_ENV_VAR}=0, native = false in trustresolve.ini, "
+    "or native=False in the API"
 )
 
 
 def _env_choice(facts: PlatformFacts) -> tuple[bool | None, str | None]:
     """(on/off from the environment or ``None``, a warning about a value that is neither)."""
-    value = facts.getenv(ENV_VAR)
+    value = facts.getenv(NATIVE_ENV_VAR)
     if value is None:
         return None, None
     choice = switch_value(value)
     if choice is None:
-        return None, f"{ENV_VAR}={value!r} is neither 0 nor 1 and was ignored"
+        return None, f"{NATIVE_ENV_VAR}={value!r} is neither 0 nor 1 and was ignored"
     return choice, None
 
 
@@ -49,7 +50,7 @@ def native_disabled(facts: PlatformFacts) -> str | None:
     """Why native verification is turned off for ``facts`` (``None``: it is not)."""
     choice, _ = _env_choice(facts)
     if choice is not None:
-        return None if choice else f"turned off by {ENV_VAR}={facts.getenv(ENV_VAR)}"
+        return None if choice else f"turned off by {NATIVE_ENV_VAR}={facts.getenv(NATIVE_ENV_VAR)}"
     config = read_config(facts)
     if config.error is None and config.boolean("native") is False:
         where = config.values["native"][1]

@@ -15,7 +15,7 @@ from .._machine.model import TrustSource
 from .._x509.der import OBJECT_IDENTIFIER, DERError, decode_string, read_children, read_tlv
 from .._x509.pem import der_to_pem
 
-__all__ = ["common_name", "describe", "in_memory_source", "sha1_hex", "summarize"]
+__all__ = ["certificate_label", "common_name", "first_few", "in_memory_source", "sha1_hex"]
 
 # id-at-commonName (2.5.4.3) and id-at-organizationalUnitName / organizationName as fallbacks.
 _CN = bytes.fromhex("550403")
@@ -50,14 +50,14 @@ def common_name(name: bytes) -> str | None:
     return None
 
 
-def describe(der: bytes, subject: bytes | None = None) -> str:
+def certificate_label(der: bytes, subject: bytes | None = None) -> str:
     """``"Name" (sha1 ABCD1234)`` for attempt details; works for bytes that do not parse too."""
     thumb = sha1_hex(der)[:16]
     name = common_name(subject) if subject is not None else None
     return f'"{name}" (sha1 {thumb})' if name else f"sha1 {thumb}"
 
 
-def summarize(items: Sequence[str]) -> str:
+def first_few(items: Sequence[str]) -> str:
     """The first few items joined, then a count of the others."""
     shown = ", ".join(items[:_NAMED])
     rest = len(items) - _NAMED
