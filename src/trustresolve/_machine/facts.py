@@ -205,7 +205,7 @@ class PlatformFacts:
 def os_family(platform: str, environ: Mapping[str, str]) -> str:
     if platform.startswith("linux"):
         # A Linux-targeted interpreter on Android (Termux) still sees Android's stores
-        # (architecture §8: detect via $PREFIX, TERMUX_VERSION or ANDROID_ROOT).
+        # (architecture §8.3 #8: detect via $PREFIX, TERMUX_VERSION or ANDROID_ROOT).
         if "TERMUX_VERSION" in environ or "ANDROID_ROOT" in environ:
             return "android"
         return "linux"

@@ -34,7 +34,7 @@ HASHED_NAME = re.compile(r"([0-9a-f]{8})\.(0|[1-9][0-9]*)\Z")
 
 
 def is_hashed_name(name: str) -> bool:
-    """The only names OpenSSL's by_dir lookup opens (architecture §8)."""
+    """The only names OpenSSL's by_dir lookup opens (architecture §2)."""
     return HASHED_NAME.match(name) is not None
 
 

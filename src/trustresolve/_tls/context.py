@@ -339,7 +339,7 @@ def _client_certificate_error(
 
 def _apply_verification(context: ssl.SSLContext, options: ContextSettings) -> None:
     # check_hostname first: ssl refuses verify_mode=CERT_NONE while check_hostname is on
-    # (architecture §4 step 3; urllib3 util/ssl_.py says the same).
+    # (architecture §4, builder step 6; urllib3 util/ssl_.py says the same).
     context.check_hostname = options.check_hostname
     context.verify_mode = options.verify_mode
     if options.verify_mode == ssl.CERT_NONE:

@@ -1,4 +1,4 @@
-"""Loading a resolved trust source into an ``ssl.SSLContext``, lazily (architecture §4).
+"""Loading a resolved trust source into an ``ssl.SSLContext``, lazily (architecture §9).
 
 OpenSSL parses every certificate of a ``cafile`` when it is loaded (~40 ms for 140 roots, for
 every new context), but reads a hashed directory (``capath``) only for the issuers a handshake

@@ -44,7 +44,7 @@ class TLSOptionWarning(UserWarning):
     """A URI option was ignored: invalid or empty value, duplicate, or unknown ``tls``/``ssl`` key.
 
     The connection-string spec says an invalid URI value "MUST be ignored and MUST log a WARN";
-    keyword arguments raise instead (architecture §4, §7).
+    keyword arguments raise instead (architecture §4).
     """
 
 
@@ -108,7 +108,7 @@ _BY_LOWER_NAME = {spec.name.lower(): spec for spec in _SPECS}
 OPTION_NAMES: tuple[str, ...] = tuple(spec.name for spec in _SPECS)
 
 # The options tlsInsecure stands for (spec: it "relaxes as much as possible"); and the pairs the
-# spec forbids together, by presence (architecture §4 rules 1-3 and 5, §7 rules 1-7).
+# spec forbids together, by presence (architecture §4, conflict rules 1-5).
 _INSECURE_IMPLIES = (
     "tlsAllowInvalidCertificates",
     "tlsAllowInvalidHostnames",
@@ -426,8 +426,9 @@ def _value(source: _Source, setting: str) -> Any:
 def _check_revocation(source: _Source) -> None:
     """A CRL turns on revocation checking; nothing may turn verification off next to it.
 
-    PyMongo's rule (architecture §4 rule 3) and the OCSP spec's SHOULD (§7), applied to typed values
-    from URIs too, plus tlsDisableCertificateRevocationCheck, which contradicts a CRL outright.
+    PyMongo's rule (architecture §4, conflict rule 3) and the OCSP spec's SHOULD, applied to
+    typed values from URIs too, plus tlsDisableCertificateRevocationCheck, which contradicts a CRL
+    outright.
     """
     crl = source.entries.get("tlsCRLFile")
     if crl is None or crl.value is None:

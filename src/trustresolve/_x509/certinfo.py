@@ -1,7 +1,7 @@
 """Human-readable facts about a DER certificate: names (RFC 4514), validity, SANs, AIA.
 
 Used by ``--which --verbose`` and ``--connect``. Built on the lead's minimal DER reader
-(:mod:`trustresolve._x509.der`), so no dependency on ``cryptography`` (DEVELOPERS.md).
+(:mod:`trustresolve._x509.der`), so no dependency on ``cryptography`` (architecture §6).
 """
 
 from __future__ import annotations
