@@ -29,6 +29,17 @@ __all__ = ["NATIVE_ENV_VAR", "NativeBackend", "native_disabled"]
 
 NATIVE_ENV_VAR = "TRUSTRESOLVE_NATIVE"
 _OS = {"darwin": "macOS", "windows": "Windows"}
+_WHAT_VERIFIES = {
+    "windows": (
+        "verification by Windows (CertGetCertificateChain) through truststore: roots "
+        "Windows fetches on demand, the Disallowed store and enterprise policy apply, so "
+        "the snapshot gap of the windows backend does not"
+    ),
+    "darwin": (
+        "verification by macOS (SecTrustEvaluateWithError) through truststore: keychain "
+        "trust settings, Apple's constraints on its roots and configuration profiles apply"
+    ),
+}
 _HOW_TO_TURN_OFF = (
     f"turn it off with {NATIVE_ENV_VAR}=0, native = false in trustresolve.ini, "
     "or native=False in the API"
@@ -113,29 +124,9 @@ class NativeBackend:
             return Probe((Attempt(self.name, None, "skipped", detail, warnings),))
         snapshot = self.snapshot_probe(facts)
         fallback = snapshot.source
-        if fallback is None:
-            warnings += (
-                "no snapshot store was found, so where() and contents() have no file to give; "
-                "verification through the OS still works",
-            )
-            tail = "where()/contents(): no snapshot store was found"
-        else:
-            tail = (
-                f"where()/contents() get a snapshot from {fallback.backend} "
-                f"({fallback.cert_count} certificates)"
-            )
-        if family == "windows":
-            what = (
-                "verification by Windows (CertGetCertificateChain) through truststore: roots "
-                "Windows fetches on demand, the Disallowed store and enterprise policy apply, so "
-                "the snapshot gap of the windows backend does not"
-            )
-        else:
-            what = (
-                "verification by macOS (SecTrustEvaluateWithError) through truststore: keychain "
-                "trust settings, Apple's constraints on its roots and configuration profiles apply"
-            )
-        detail = f"{what}; {tail}; {_HOW_TO_TURN_OFF}"
+        tail, missing = _snapshot_note(fallback)
+        warnings += missing
+        detail = f"{_WHAT_VERIFIES[family]}; {tail}; {_HOW_TO_TURN_OFF}"
         source = TrustSource(
             self.name,
             "native",
@@ -145,6 +136,21 @@ class NativeBackend:
         )
         attempt = Attempt(self.name, None, "used", detail, warnings)
         return Probe((attempt, *snapshot.attempts), source)
+
+
+def _snapshot_note(fallback: TrustSource | None) -> tuple[str, tuple[str, ...]]:
+    """What the attempt says about where()/contents(), and the warning when there is no file."""
+    if fallback is None:
+        warning = (
+            "no snapshot store was found, so where() and contents() have no file to give; "
+            "verification through the OS still works"
+        )
+        return "where()/contents(): no snapshot store was found", (warning,)
+    tail = (
+        f"where()/contents() get a snapshot from {fallback.backend} "
+        f"({fallback.cert_count} certificates)"
+    )
+    return tail, ()
 
 
 def _does_not_apply(attempt: Attempt) -> bool:
