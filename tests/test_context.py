@@ -23,13 +23,8 @@ import trustresolve._tls.context as context_module
 from tls_servers import TLSServer, pinned_store, server_context
 from trustresolve._errors import ConfigurationError
 from trustresolve._machine.model import Resolution, TrustSource
-from trustresolve._tls.context import (
-    InsecureContextWarning,
-    context_from_options,
-    context_from_uri,
-    create_default_context,
-)
-from trustresolve._tls.options import TLSOptions
+from trustresolve._tls.context import InsecureContextWarning, create_default_context
+from trustresolve._tls.options import TLSOptions, context_from_options, context_from_uri
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

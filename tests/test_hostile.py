@@ -150,7 +150,7 @@ def test_unreadable_file_as_a_non_root_user(tmp_path: Path) -> None:
             # The stdlib lives in root's home: import what argparse loads lazily, too.
             "import argparse, gettext, locale\n"
             "import trustresolve._backends.order, trustresolve._cli.main\n"
-            "import trustresolve._machine.explain\n"
+            "import trustresolve._machine.model\n"
             f"os.setgid({nobody.pw_gid}); os.setuid({nobody.pw_uid})\n"
             "sys.argv = ['trustresolve', '--which']\n"
             "runpy.run_module('trustresolve', run_name='__main__')\n"

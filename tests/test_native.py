@@ -10,12 +10,8 @@ import pytest
 
 from _fixture_trees import facts_for, run_cli, tree
 from trustresolve._backends.macos_trust import clear_cache
-from trustresolve._backends.native import (
-    NativeBackend,
-    native_disabled,
-    snapshot_source,
-    without_native,
-)
+from trustresolve._backends.native import native_disabled
+from trustresolve._backends.order import NATIVE
 from trustresolve._machine.facts import PlatformFacts
 from trustresolve._machine.model import TrustSource
 from trustresolve._store.resolve import probe_all, where
@@ -23,7 +19,7 @@ from trustresolve._x509.pem import scan_pem
 
 
 def native_attempt(facts: PlatformFacts) -> Any:
-    return NativeBackend().probe(facts).attempts[0]
+    return NATIVE.probe(facts).attempts[0]
 
 
 @pytest.fixture(autouse=True)
@@ -78,7 +74,7 @@ def test_macos_native_attempt() -> None:
 
 def test_native_does_not_apply_on_linux() -> None:
     facts = PlatformFacts(platform="linux", python_version="3.12.1", truststore=True)
-    probe = NativeBackend().probe(facts)
+    probe = NATIVE.probe(facts)
     assert probe.source is None
     (attempt,) = probe.attempts
     assert attempt.outcome == "skipped"
@@ -148,7 +144,7 @@ def test_a_value_that_is_not_a_boolean_is_ignored_with_a_warning() -> None:
 
 def test_snapshot_source_is_what_resolution_gives_without_native() -> None:
     facts = facts_for("windows-truststore")
-    snapshot = snapshot_source(facts)
+    snapshot = NATIVE.snapshot_source(facts)
     off = probe_all(dataclasses.replace(facts, environ={"TRUSTRESOLVE_NATIVE": "0"})).source
     assert snapshot is not None
     assert off is not None
@@ -156,8 +152,8 @@ def test_snapshot_source_is_what_resolution_gives_without_native() -> None:
     assert snapshot.certificates == off.certificates
     native = probe_all(facts).source
     assert native is not None
-    assert without_native(native) == snapshot
-    assert without_native(snapshot) is snapshot
+    assert native.without_native() == snapshot
+    assert snapshot.without_native() is snapshot
 
 
 def test_native_on_pypy_without_enum_certificates_falls_back_to_certifi() -> None:

@@ -45,7 +45,7 @@ BACKEND_ORDER = (
 )
 OUTCOMES = {"used", "skipped", "missing", "empty", "invalid", "unreadable", "insecure", "failed"}
 
-#: architecture §8: the Linux bundle order (items 2-14, then the Nix profile fallbacks).
+#: architecture §8.5: the Linux bundle order (items 2-14, then the Nix profile fallbacks).
 LINUX_BUNDLE_ORDER = (
     "/etc/ssl/certs/ca-certificates.crt",
     "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
@@ -185,7 +185,7 @@ def check_invariants(name: str, resolution: Resolution) -> None:
         ]
         seen = list(dict.fromkeys(walked))
         assert seen == sorted(seen, key=LINUX_BUNDLE_ORDER.index), (
-            f"{name}: bundles tried out of §5 order: {seen}"
+            f"{name}: bundles tried out of architecture §8.5 order: {seen}"
         )
 
 
@@ -302,7 +302,7 @@ def hook(event, args):
             seen.append(os.fsdecode(path))
 sys.addaudithook(hook)
 from trustresolve import PlatformFacts, NoTrustStoreError, resolve
-import trustresolve._backends.order, trustresolve._cli.main, trustresolve._machine.explain
+import trustresolve._backends.order, trustresolve._cli.main, trustresolve._machine.model
 try:
     import certifi
 except ImportError:

@@ -20,14 +20,15 @@ if TYPE_CHECKING:
     from ._machine.facts import PlatformFacts
     from ._machine.model import Attempt, Resolution, TrustSource
     from ._store.resolve import contents, resolve, where
-    from ._tls.context import (
-        InsecureContextWarning,
+    from ._tls.context import InsecureContextWarning, create_default_context
+    from ._tls.inject import extract_from_ssl, inject_into_ssl, is_injected
+    from ._tls.options import (
+        OPTION_NAMES,
+        TLSOptions,
+        TLSOptionWarning,
         context_from_options,
         context_from_uri,
-        create_default_context,
     )
-    from ._tls.inject import extract_from_ssl, inject_into_ssl, is_injected
-    from ._tls.options import OPTION_NAMES, TLSOptions, TLSOptionWarning
 
 __all__ = [
     "OPTION_NAMES",
@@ -68,8 +69,8 @@ _LAZY = {
     "contents": "._store.resolve",
     "resolve": "._store.resolve",
     "where": "._store.resolve",
-    "context_from_options": "._tls.context",
-    "context_from_uri": "._tls.context",
+    "context_from_options": "._tls.options",
+    "context_from_uri": "._tls.options",
     "create_default_context": "._tls.context",
     "extract_from_ssl": "._tls.inject",
     "inject_into_ssl": "._tls.inject",

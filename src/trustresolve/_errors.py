@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
+
 TYPE_CHECKING = False  # not typing's: ``import trustresolve`` must not import typing
 if TYPE_CHECKING:
     from ._machine.model import Resolution
@@ -11,6 +15,7 @@ __all__ = [
     "NoTrustStoreError",
     "TrustResolveError",
     "TrustSourceLoadError",
+    "warn_caller",
 ]
 
 
@@ -44,3 +49,22 @@ class TrustSourceLoadError(TrustResolveError):
         super().__init__(message)
         self.backend = backend
         self.path = path
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def warn_caller(message: str, category: type[Warning]) -> None:
+    """Warn, pointing at the first frame outside trustresolve (the caller's own line).
+
+    The public entry points reach this at different depths (``from_uri``, ``context_from_uri``,
+    the builder), so a fixed ``stacklevel`` would blame trustresolve half of the time.
+    """
+    frame = sys._getframe(0)
+    level = 1
+    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+        _PACKAGE_DIR
+    ):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)

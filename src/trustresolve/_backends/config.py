@@ -14,8 +14,10 @@ import configparser
 import posixpath
 from dataclasses import dataclass, field
 
+from .._limits import CONFIG_FILE_BYTES
 from .._machine.facts import PlatformFacts
 from .._machine.model import Attempt
+from .._switches import switch_value
 from .base import Probe
 from .candidates import DirCheck, check_bundle, check_dir, source_from_checks
 
@@ -25,16 +27,6 @@ CONFIG_FILE_NAME = "trustresolve.ini"
 SECTION = "trustresolve"
 KNOWN_KEYS = ("cafile", "capath", "native")
 _FIX = "fix the path or remove the key"
-_BOOLEANS = {
-    "true": True,
-    "yes": True,
-    "on": True,
-    "1": True,
-    "false": False,
-    "no": False,
-    "off": False,
-    "0": False,
-}
 
 
 @dataclass(frozen=True)
@@ -46,7 +38,7 @@ class ConfigValues:
     def boolean(self, key: str) -> bool | None:
         if key not in self.values:
             return None
-        return _BOOLEANS[self.values[key][0].lower()]
+        return switch_value(self.values[key][0])
 
 
 def _config_dirs(facts: PlatformFacts) -> tuple[str, ...]:
@@ -76,7 +68,7 @@ def read_config(facts: PlatformFacts) -> ConfigValues:
         located = facts.fs.locate(path)
         if not located.exists and not pinned:
             continue
-        read = facts.fs.read_bounded(located, limit=1 << 20)
+        read = facts.fs.read_bounded(located, limit=CONFIG_FILE_BYTES)
         if read.data is None:
             why = "does not exist" if not located.exists else str(read.problem)
             error: str | None
@@ -112,7 +104,7 @@ def _parse_into(path: str, data: bytes, values: dict[str, tuple[str, str]]) -> s
         if key not in KNOWN_KEYS:
             known = ", ".join(KNOWN_KEYS)
             return f"config file {path}: unknown key {key!r} in [{SECTION}]; known keys: {known}"
-        if key == "native" and value.lower() not in _BOOLEANS:
+        if key == "native" and switch_value(value) is None:
             return f"config file {path}: native = {value!r} is not a boolean; use true or false"
         if (
             key in ("cafile", "capath")

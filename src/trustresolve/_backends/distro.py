@@ -47,7 +47,7 @@ class Table:
     ignored: tuple[tuple[str, str], ...] = ()  # look-alikes that are never stores, and why
 
 
-# Order and reasons: architecture §8 Debian's generated bundle first; Red Hat's canonical
+# Order and reasons: architecture §8.5. Debian's generated bundle first; Red Hat's canonical
 # tls-ca-bundle.pem before its legacy aliases (openssl-probe 410ff17); the generic cert.pem only
 # after the distribution-specific names; legacy and niche names last.
 _LINUX = Table(

@@ -1,7 +1,7 @@
 """Backend ``env``: ``SSL_CERT_FILE`` and ``SSL_CERT_DIR``, authoritative as in OpenSSL.
 
 OpenSSL replaces its default file with ``SSL_CERT_FILE`` and never falls back
-(architecture §8), so a variable that is set but names a missing, empty or non-PEM
+(architecture §8.2 #5), so a variable that is set but names a missing, empty or non-PEM
 store is an error naming the variable — never a silent fall-through to another store. An empty
 value counts as unset (as in Go). ``SSL_CERT_DIR`` is a list (``:`` on POSIX, ``;`` on Windows)
 whose empty parts are dropped (rustls-native-certs #241).

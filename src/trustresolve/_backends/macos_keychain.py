@@ -32,7 +32,7 @@ from .macos_trust import (
     read_trust_settings,
     user_keychain,
 )
-from .snapshot import snapshot_source, summarize
+from .snapshot import first_few, in_memory_source
 
 __all__ = ["SNAPSHOT_NOTE", "MacOSKeychainBackend"]
 
@@ -92,7 +92,7 @@ class MacOSKeychainBackend:
         if not result.anchors:
             return Probe(tuple(attempts))
         return Probe(
-            tuple(attempts), snapshot_source(self.name, result.anchors, warnings=tuple(warnings))
+            tuple(attempts), in_memory_source(self.name, result.anchors, warnings=tuple(warnings))
         )
 
     def _keychain(
@@ -147,16 +147,16 @@ class MacOSKeychainBackend:
         ]
         detail = f"{len(result.anchors)} anchors for TLS ({', '.join(parts)})"
         if result.denied:
-            detail += f"; removed {len(result.denied)} denied: {summarize(result.denied)}"
+            detail += f"; removed {len(result.denied)} denied: {first_few(result.denied)}"
         if result.without_settings:
             detail += (
                 f"; not anchors: {len(result.without_settings)} without trust settings outside "
-                f"the system roots keychain: {summarize(result.without_settings)}"
+                f"the system roots keychain: {first_few(result.without_settings)}"
             )
         if result.undecided:
             detail += (
                 f"; not anchors: {len(result.undecided)} whose trust settings do not trust them "
-                f"for SSL: {summarize(result.undecided)}"
+                f"for SSL: {first_few(result.undecided)}"
             )
         if result.unmatched:
             detail += (

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from .._machine.facts import SecurityCommandError, SecurityRunner
 from .._x509.der import Certificate
-from .snapshot import describe, sha1_hex
+from .snapshot import certificate_label, sha1_hex
 
 if TYPE_CHECKING:
     import subprocess
@@ -268,7 +268,7 @@ def evaluate(
     for cert in certificates:
         sha1 = sha1_hex(cert.der)
         seen.add(sha1)
-        label = describe(cert.der, cert.subject)
+        label = certificate_label(cert.der, cert.subject)
         decision: int | None = None
         decided_by = "system"
         had_settings = False

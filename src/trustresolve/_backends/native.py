@@ -1,15 +1,15 @@
-"""Backend ``native``: verification by the OS through truststore (architecture §2 #3).
+"""Backend ``native``: verification by the OS through truststore (architecture §2 #3, §7).
 
 On macOS and Windows with Python >= 3.10 and truststore importable, the context builder returns
 a ``truststore.SSLContext``: the OS verifies each chain, with the trust settings, on-demand
 roots, Disallowed store and enterprise policy that a snapshot loses. ``where()`` and
 ``contents()`` still need a PEM file, so the source carries a snapshot ``fallback``: exactly the
-source the backends after ``native`` would have chosen (:func:`snapshot_source`).
+source the backends after ``native`` would have chosen. Those backends are handed to
+:class:`NativeBackend` by ``order.py``, which alone states the order.
 
 Turning it off (the snapshot is then the source): ``TRUSTRESOLVE_NATIVE=0`` in the environment,
 ``native = false`` in ``trustresolve.ini``; the environment wins over the config file. An API
-caller that wants a plain OpenSSL context uses the source's ``fallback`` (see
-:func:`without_native`).
+caller that wants a plain OpenSSL context uses ``TrustSource.without_native()``.
 
 On Linux and the BSDs native does not apply: truststore there only reloads OpenSSL's bundle on
 every handshake (truststore #212), which the distro backend already finds.
@@ -17,47 +17,51 @@ every handshake (truststore #212), which the distro backend already finds.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .._machine.facts import PlatformFacts
 from .._machine.model import Attempt, TrustSource
-from .base import Probe, does_not_apply
+from .._switches import switch_value
+from .base import Backend, Probe, does_not_apply
 from .config import read_config
 
-__all__ = [
-    "ENV_VAR",
-    "NativeBackend",
-    "native_disabled",
-    "snapshot_probe",
-    "snapshot_source",
-    "without_native",
-]
+__all__ = ["NATIVE_ENV_VAR", "NativeBackend", "native_disabled"]
 
-ENV_VAR = "TRUSTRESOLVE_NATIVE"
-_FALSE = ("0", "false", "no", "off")
-_TRUE = ("1", "true", "yes", "on")
+NATIVE_ENV_VAR = "TRUSTRESOLVE_NATIVE"
 _OS = {"darwin": "macOS", "windows": "Windows"}
+_WHAT_VERIFIES = {
+    "windows": (
+        "verification by Windows (CertGetCertificateChain) through truststore: roots "
+        "Windows fetches on demand, the Disallowed store and enterprise policy apply, so "
+        "the snapshot gap of the windows backend does not"
+    ),
+    "darwin": (
+        "verification by macOS (SecTrustEvaluateWithError) through truststore: keychain "
+        "trust settings, Apple's constraints on its roots and configuration profiles apply"
+    ),
+}
 _HOW_TO_TURN_OFF = (
-    f"turn it off with {ENV_VAR}=0, native = false in trustresolve.ini, or native=False in the API"
+    f"turn it off with {NATIVE_ENV_VAR}=0, native = false in trustresolve.ini, "
+    "or native=False in the API"
 )
 
 
 def _env_choice(facts: PlatformFacts) -> tuple[bool | None, str | None]:
     """(on/off from the environment or ``None``, a warning about a value that is neither)."""
-    value = facts.getenv(ENV_VAR)
+    value = facts.getenv(NATIVE_ENV_VAR)
     if value is None:
         return None, None
-    word = value.strip().lower()
-    if word in _FALSE:
-        return False, None
-    if word in _TRUE:
-        return True, None
-    return None, f"{ENV_VAR}={value!r} is neither 0 nor 1 and was ignored"
+    choice = switch_value(value)
+    if choice is None:
+        return None, f"{NATIVE_ENV_VAR}={value!r} is neither 0 nor 1 and was ignored"
+    return choice, None
 
 
 def native_disabled(facts: PlatformFacts) -> str | None:
     """Why native verification is turned off for ``facts`` (``None``: it is not)."""
     choice, _ = _env_choice(facts)
     if choice is not None:
-        return None if choice else f"turned off by {ENV_VAR}={facts.getenv(ENV_VAR)}"
+        return None if choice else f"turned off by {NATIVE_ENV_VAR}={facts.getenv(NATIVE_ENV_VAR)}"
     config = read_config(facts)
     if config.error is None and config.boolean("native") is False:
         where = config.values["native"][1]
@@ -65,49 +69,32 @@ def native_disabled(facts: PlatformFacts) -> str | None:
     return None
 
 
-def snapshot_probe(facts: PlatformFacts) -> Probe:
-    """Run the backends after ``native`` in their order: what resolution is without native.
-
-    The attempts are relabelled ``native`` ("snapshot via windows: ...") because in a
-    resolution they belong to the native source; those of backends that do not apply are left out.
-    """
-    from .order import BACKENDS  # _backends imports this module
-
-    names = [backend.name for backend in BACKENDS]
-    attempts: list[Attempt] = []
-    for backend in BACKENDS[names.index(NativeBackend.name) + 1 :]:
-        probe = backend.probe(facts)
-        for attempt in probe.attempts:
-            if attempt.outcome == "skipped" and attempt.detail.startswith("does not apply"):
-                continue
-            attempts.append(
-                Attempt(
-                    NativeBackend.name,
-                    attempt.location,
-                    attempt.outcome,
-                    f"snapshot via {attempt.backend}: {attempt.detail}",
-                    attempt.warnings,
-                )
-            )
-        if probe.source is not None or probe.fatal is not None:
-            return Probe(tuple(attempts), probe.source)
-    return Probe(tuple(attempts))
-
-
-def snapshot_source(facts: PlatformFacts) -> TrustSource | None:
-    """The snapshot store the ``native`` source falls back to (``None``: there is none)."""
-    return snapshot_probe(facts).source
-
-
-def without_native(source: TrustSource) -> TrustSource:
-    """The source a plain ``ssl.SSLContext`` loads: a native source's snapshot, else itself."""
-    if source.kind == "native" and source.fallback is not None:
-        return source.fallback
-    return source
-
-
 class NativeBackend:
+    """Handed the backends after it (``order.py``): they make the snapshot, in their order."""
+
     name = "native"
+
+    def __init__(self, snapshot_backends: Sequence[Backend]) -> None:
+        self.snapshot_backends = tuple(snapshot_backends)
+
+    def snapshot_probe(self, facts: PlatformFacts) -> Probe:
+        """Run the snapshot backends in their order: what resolution is without native.
+
+        The attempts are relabelled ``native`` ("snapshot via windows: ...") because in a
+        resolution they belong to the native source; those of backends that do not apply are
+        left out.
+        """
+        attempts: list[Attempt] = []
+        for backend in self.snapshot_backends:
+            probe = backend.probe(facts)
+            attempts += [_relabelled(a) for a in probe.attempts if not _does_not_apply(a)]
+            if probe.source is not None or probe.fatal is not None:
+                return Probe(tuple(attempts), probe.source)
+        return Probe(tuple(attempts))
+
+    def snapshot_source(self, facts: PlatformFacts) -> TrustSource | None:
+        """The snapshot store the ``native`` source falls back to (``None``: there is none)."""
+        return self.snapshot_probe(facts).source
 
     def probe(self, facts: PlatformFacts) -> Probe:
         family = facts.os_family
@@ -135,31 +122,11 @@ class NativeBackend:
                 f"{_OS[family]} cannot verify chains itself; the snapshot below is used"
             )
             return Probe((Attempt(self.name, None, "skipped", detail, warnings),))
-        snapshot = snapshot_probe(facts)
+        snapshot = self.snapshot_probe(facts)
         fallback = snapshot.source
-        if fallback is None:
-            warnings += (
-                "no snapshot store was found, so where() and contents() have no file to give; "
-                "verification through the OS still works",
-            )
-            tail = "where()/contents(): no snapshot store was found"
-        else:
-            tail = (
-                f"where()/contents() get a snapshot from {fallback.backend} "
-                f"({fallback.cert_count} certificates)"
-            )
-        if family == "windows":
-            what = (
-                "verification by Windows (CertGetCertificateChain) through truststore: roots "
-                "Windows fetches on demand, the Disallowed store and enterprise policy apply, so "
-                "the snapshot gap of the windows backend does not"
-            )
-        else:
-            what = (
-                "verification by macOS (SecTrustEvaluateWithError) through truststore: keychain "
-                "trust settings, Apple's constraints on its roots and configuration profiles apply"
-            )
-        detail = f"{what}; {tail}; {_HOW_TO_TURN_OFF}"
+        tail, missing = _snapshot_note(fallback)
+        warnings += missing
+        detail = f"{_WHAT_VERIFIES[family]}; {tail}; {_HOW_TO_TURN_OFF}"
         source = TrustSource(
             self.name,
             "native",
@@ -169,3 +136,27 @@ class NativeBackend:
         )
         attempt = Attempt(self.name, None, "used", detail, warnings)
         return Probe((attempt, *snapshot.attempts), source)
+
+
+def _snapshot_note(fallback: TrustSource | None) -> tuple[str, tuple[str, ...]]:
+    """What the attempt says about where()/contents(), and the warning when there is no file."""
+    if fallback is None:
+        warning = (
+            "no snapshot store was found, so where() and contents() have no file to give; "
+            "verification through the OS still works"
+        )
+        return "where()/contents(): no snapshot store was found", (warning,)
+    tail = (
+        f"where()/contents() get a snapshot from {fallback.backend} "
+        f"({fallback.cert_count} certificates)"
+    )
+    return tail, ()
+
+
+def _does_not_apply(attempt: Attempt) -> bool:
+    return attempt.outcome == "skipped" and attempt.detail.startswith("does not apply")
+
+
+def _relabelled(attempt: Attempt) -> Attempt:
+    detail = f"snapshot via {attempt.backend}: {attempt.detail}"
+    return Attempt(NativeBackend.name, attempt.location, attempt.outcome, detail, attempt.warnings)

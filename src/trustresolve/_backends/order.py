@@ -1,4 +1,8 @@
-"""The one ordered tuple of backends (architecture §2): the same order on every OS."""
+"""The one ordered tuple of backends (architecture §2): the same order on every OS.
+
+The order is stated here and nowhere else: ``native`` is handed the backends after it, which
+make its snapshot.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +18,10 @@ from .openssl_default import OpenSSLDefaultBackend
 from .wincertstore import WincertstoreBackend
 from .windows import WindowsBackend
 
-__all__ = ["BACKENDS", "BACKEND_NAMES"]
+__all__ = ["BACKENDS", "BACKEND_NAMES", "NATIVE"]
 
-BACKENDS: tuple[Backend, ...] = (
-    EnvBackend(),
-    ConfigBackend(),
-    NativeBackend(),
+#: The backends after ``native``, in order: what resolution is when the OS does not verify.
+_AFTER_NATIVE: tuple[Backend, ...] = (
     WindowsBackend(),
     WincertstoreBackend(),
     MacOSKeychainBackend(),
@@ -28,4 +30,6 @@ BACKENDS: tuple[Backend, ...] = (
     OpenSSLDefaultBackend(),
     CertifiBackend(),
 )
+NATIVE = NativeBackend(snapshot_backends=_AFTER_NATIVE)
+BACKENDS: tuple[Backend, ...] = (EnvBackend(), ConfigBackend(), NATIVE, *_AFTER_NATIVE)
 BACKEND_NAMES: tuple[str, ...] = tuple(backend.name for backend in BACKENDS)

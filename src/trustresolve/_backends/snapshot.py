@@ -12,16 +12,14 @@ import hashlib
 from collections.abc import Iterable, Sequence
 
 from .._machine.model import TrustSource
-from .._x509.der import DERError, read_children, read_tlv
+from .._x509.der import OBJECT_IDENTIFIER, DERError, decode_string, read_children, read_tlv
 from .._x509.pem import der_to_pem
 
-__all__ = ["common_name", "describe", "sha1_hex", "snapshot_source", "summarize"]
+__all__ = ["certificate_label", "common_name", "first_few", "in_memory_source", "sha1_hex"]
 
 # id-at-commonName (2.5.4.3) and id-at-organizationalUnitName / organizationName as fallbacks.
 _CN = bytes.fromhex("550403")
 _FALLBACK_NAMES = (bytes.fromhex("55040b"), bytes.fromhex("55040a"))
-_OID_TAG = 0x06
-_STRING_TAGS = {0x0C: "utf-8", 0x13: "latin-1", 0x14: "latin-1", 0x16: "latin-1", 0x1E: "utf-16-be"}
 #: How many dropped certificates an attempt names before it only counts the rest.
 _NAMED = 8
 
@@ -39,12 +37,11 @@ def common_name(name: bytes) -> str | None:
         for rdn in read_children(name, outer):
             for attribute in read_children(name, rdn):
                 parts = read_children(name, attribute)
-                if len(parts) != 2 or parts[0].tag != _OID_TAG:
+                if len(parts) != 2 or parts[0].tag != OBJECT_IDENTIFIER:
                     continue
-                codec = _STRING_TAGS.get(parts[1].tag)
-                if codec is not None:
-                    oid = parts[0].value(name)
-                    found.setdefault(oid, parts[1].value(name).decode(codec, "replace"))
+                text = decode_string(parts[1].tag, parts[1].value(name))
+                if text is not None:
+                    found.setdefault(parts[0].value(name), text)
     except DERError:
         return None
     for oid in (_CN, *_FALLBACK_NAMES):
@@ -53,21 +50,21 @@ def common_name(name: bytes) -> str | None:
     return None
 
 
-def describe(der: bytes, subject: bytes | None = None) -> str:
+def certificate_label(der: bytes, subject: bytes | None = None) -> str:
     """``"Name" (sha1 ABCD1234)`` for attempt details; works for bytes that do not parse too."""
     thumb = sha1_hex(der)[:16]
     name = common_name(subject) if subject is not None else None
     return f'"{name}" (sha1 {thumb})' if name else f"sha1 {thumb}"
 
 
-def summarize(items: Sequence[str]) -> str:
+def first_few(items: Sequence[str]) -> str:
     """The first few items joined, then a count of the others."""
     shown = ", ".join(items[:_NAMED])
     rest = len(items) - _NAMED
     return shown + (f" and {rest} more" if rest > 0 else "")
 
 
-def snapshot_source(
+def in_memory_source(
     backend: str,
     certificates: Iterable[bytes],
     *,

@@ -4,24 +4,22 @@ For interpreters without ``ssl.enum_certificates`` (older PyPy on Windows, pypy 
 package is archived (2021) and declares an invalid ``python_requires``, so it is an optional
 extra, never a dependency; the same filter as the ``windows`` backend applies to its rows.
 
-In a ``--root`` tree the package cannot run; the tree records what it would have returned under
-the ``platform.json`` key ``wincertstore_stores`` (the shape of ``windows_stores``; see
+The rows come through ``PlatformFacts.wincertstore_stores`` like every other fact: the package
+itself on a machine; in a ``--root`` tree, where it cannot run, what the tree recorded under the
+``platform.json`` key ``wincertstore_stores`` (the shape of ``windows_stores``; see
 ``platform_fixtures/README-native.md``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-from .._machine.facts import EnumCertificates, PlatformFacts, WindowsStoreEntry
+from .._machine.facts import WINCERTSTORE_FIXTURE_KEY, PackageUnavailable, PlatformFacts
 from .._machine.model import Attempt
 from .base import Probe, does_not_apply
 from .windows import read_windows_stores
 
 __all__ = ["FIXTURE_KEY", "WincertstoreBackend"]
 
-FIXTURE_KEY = "wincertstore_stores"
+FIXTURE_KEY = WINCERTSTORE_FIXTURE_KEY
 _VIA = "wincertstore.CertSystemStore"
 _HOW_TO_GET_A_STORE = (
     "install the optional package (`pip install trustresolve[wincertstore]`; it is archived), "
@@ -30,41 +28,6 @@ _HOW_TO_GET_A_STORE = (
     "(CPython 3.4+); without either, trustresolve falls back to certifi, which is not the "
     "machine's trust"
 )
-
-
-def _read_live_store(store: str) -> Sequence[WindowsStoreEntry]:  # pragma: no cover - Windows
-    import wincertstore  # the optional extra: loaded only here (architecture §6)
-
-    rows: list[WindowsStoreEntry] = []
-    with wincertstore.CertSystemStore(store) as opened:
-        for context in opened.itercerts(usage=None):
-            # wincertstore says "CERTIFICATE" or "PKCS7"; use enum_certificates' words.
-            encoding = "pkcs_7_asn" if context.encoding_type == "PKCS7" else "x509_asn"
-            usage = context.enhanced_keyusage()
-            trust: bool | frozenset[str] = True if usage is True else frozenset(usage)
-            rows.append((bytes(context.get_encoded()), encoding, trust))
-    return rows
-
-
-def _fixture_rows(facts: PlatformFacts) -> tuple[EnumCertificates | None, str | None]:
-    """The recorded rows of a ``--root`` tree, or why there are none."""
-    import json
-
-    from .._machine.facts import _fixture_enum
-
-    located = facts.fs.locate("/platform.json")
-    read = facts.fs.read_bounded(located)
-    if read.data is None:
-        return None, "the tree has no platform.json recording wincertstore's stores"
-    try:
-        document: Any = json.loads(read.data.decode("utf-8"))
-        value = document.get(FIXTURE_KEY) if isinstance(document, dict) else None
-        enum = _fixture_enum(value)
-    except (ValueError, UnicodeDecodeError) as exc:  # ConfigurationError is a ValueError
-        return None, f"platform.json: {FIXTURE_KEY} is unusable: {exc}"
-    if enum is None:
-        return None, f"platform.json records no {FIXTURE_KEY} (wincertstore cannot run on a tree)"
-    return enum, None
 
 
 class WincertstoreBackend:
@@ -85,16 +48,13 @@ class WincertstoreBackend:
                 f"{_HOW_TO_GET_A_STORE}"
             )
             return Probe((Attempt(self.name, None, "missing", detail),))
-        if facts.source:
-            enum, why = _fixture_rows(facts)
-            if enum is None:
-                return Probe((Attempt(self.name, None, "skipped", str(why)),))
-            return read_windows_stores(self.name, enum, _VIA)
+        if facts.wincertstore_stores is None:
+            detail = f"platform.json records no {FIXTURE_KEY} (wincertstore cannot run on a tree)"
+            return Probe((Attempt(self.name, None, "skipped", detail),))
         try:
-            import wincertstore  # noqa: F401 - fails early with a clear attempt
-        except Exception as exc:  # ctypes raises OSError, ImportError or AttributeError
+            return read_windows_stores(self.name, facts.wincertstore_stores, _VIA)
+        except PackageUnavailable as exc:
             detail = (
-                f"wincertstore is installed but cannot be imported: {exc!r}; {_HOW_TO_GET_A_STORE}"
+                f"wincertstore is installed but cannot be imported: {exc}; {_HOW_TO_GET_A_STORE}"
             )
             return Probe((Attempt(self.name, None, "failed", detail),))
-        return read_windows_stores(self.name, _read_live_store, _VIA)  # pragma: no cover

@@ -21,7 +21,7 @@ from .._machine.facts import EnumCertificates, PlatformFacts, WindowsStoreEntry
 from .._machine.model import Attempt, Outcome
 from .._x509.der import DERError, parse_certificate
 from .base import Probe, does_not_apply
-from .snapshot import describe, snapshot_source, summarize
+from .snapshot import certificate_label, first_few, in_memory_source
 
 __all__ = ["SERVER_AUTH", "SNAPSHOT_NOTE", "STORES", "WindowsBackend", "read_windows_stores"]
 
@@ -57,11 +57,11 @@ def _purposes(trust: frozenset[str]) -> str:
     return ", ".join(sorted(_EKU_NAMES.get(oid, oid) for oid in trust))
 
 
-def _label(der: bytes) -> str:
+def _label_of(der: bytes) -> str:
     try:
-        return describe(der, parse_certificate(der).subject)
+        return certificate_label(der, parse_certificate(der).subject)
     except DERError:
-        return describe(der)
+        return certificate_label(der)
 
 
 def _sort_entries(store: str, rows: Sequence[WindowsStoreEntry]) -> _StoreResult:
@@ -73,12 +73,12 @@ def _sort_entries(store: str, rows: Sequence[WindowsStoreEntry]) -> _StoreResult
             continue
         purposes: frozenset[str] = frozenset() if isinstance(trust, bool) else trust
         if trust is not True and SERVER_AUTH not in purposes:
-            result.not_server_auth.append(f"{_label(der)} (trusted for {_purposes(purposes)})")
+            result.not_server_auth.append(f"{_label_of(der)} (trusted for {_purposes(purposes)})")
             continue
         try:
             parse_certificate(der)
         except DERError as exc:
-            result.malformed.append((f"entry {index} ({describe(der)})", str(exc)))
+            result.malformed.append((f"entry {index} ({certificate_label(der)})", str(exc)))
             continue
         result.kept.append(der)
     return result
@@ -97,16 +97,16 @@ def _store_attempt(
     if result.not_server_auth:
         skipped.append(
             f"{len(result.not_server_auth)} not trusted for TLS server authentication: "
-            + summarize(result.not_server_auth)
+            + first_few(result.not_server_auth)
         )
     if result.other_encoding:
         skipped.append(
-            f"{len(result.other_encoding)} not a certificate: " + summarize(result.other_encoding)
+            f"{len(result.other_encoding)} not a certificate: " + first_few(result.other_encoding)
         )
     if result.malformed:
         skipped.append(
             f"{len(result.malformed)} malformed: "
-            + summarize([f"{entry}: {why}" for entry, why in result.malformed])
+            + first_few([f"{entry}: {why}" for entry, why in result.malformed])
         )
     if skipped:
         detail += "; skipped " + "; ".join(skipped)
@@ -157,7 +157,7 @@ def read_windows_stores(backend: str, enumerate_store: EnumCertificates, via: st
     if duplicates:
         detail += f" ({duplicates} present in both ROOT and CA, counted once)"
     attempts.append(Attempt(backend, " + ".join(STORES), "used", f"{detail}; {SNAPSHOT_NOTE}"))
-    return Probe(tuple(attempts), snapshot_source(backend, kept, warnings=tuple(warnings)))
+    return Probe(tuple(attempts), in_memory_source(backend, kept, warnings=tuple(warnings)))
 
 
 class WindowsBackend:

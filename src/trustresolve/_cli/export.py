@@ -32,9 +32,9 @@ def _snapshot(resolution: Resolution) -> TrustSource:
     source = resolution.source
     if source is None:  # pragma: no cover - resolve() raises instead
         raise TrustResolveError("no trust store was resolved")
-    if source.kind == "native" and source.fallback is not None:
-        return source.fallback  # the OS verifies; its snapshot is what a file can hold
-    return source
+    # The OS verifies: its snapshot is what a file can hold. Without one, the native source
+    # itself, which has no certificate to export (export_bundle says so).
+    return source.without_native() or source
 
 
 def export_bundle(resolution: Resolution, path: str) -> int:

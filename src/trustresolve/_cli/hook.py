@@ -1,7 +1,7 @@
 """``--install-hook`` / ``--uninstall-hook``: a start-up hook for portable interpreters.
 
 An interpreter whose compiled-in OpenSSL paths do not exist where it runs (python-build-standalone
-on RHEL 8, portable PyPy's ``/opt/prefix``, a relocated prefix; architecture §8-2.7)
+on RHEL 8, portable PyPy's ``/opt/prefix``, a relocated prefix; architecture §8.2 #6, #7)
 trusts nothing: every ``ssl.create_default_context()`` fails with CERTIFICATE_VERIFY_FAILED. The
 hook is one ``.pth`` file in site-packages, run by :mod:`site` at every start-up:
 

@@ -241,11 +241,9 @@ def _certificate_rows(resolution: Resolution) -> list[dict[str, object]]:
     from .._x509.certinfo import summarize
     from .._x509.der import DERError
 
-    source = resolution.source
+    source = resolution.source.without_native() if resolution.source else None
     if source is None:
         return []
-    if source.kind == "native" and source.fallback is not None:
-        source = source.fallback
     now = datetime.datetime.now(datetime.timezone.utc)
     rows: list[dict[str, object]] = []
     for der in source.certificates:

@@ -21,8 +21,10 @@ from .._errors import ConfigurationError
 from .fs import FileSystem
 
 __all__ = [
+    "WINCERTSTORE_FIXTURE_KEY",
     "DefaultVerifyPaths",
     "EnumCertificates",
+    "PackageUnavailable",
     "PlatformFacts",
     "SecurityCommandError",
     "SecurityRunner",
@@ -35,6 +37,8 @@ EnumCertificates = Callable[[str], Sequence[WindowsStoreEntry]]
 #: Runs ``security ARGS...`` (macOS) and returns its standard output.
 SecurityRunner = Callable[[Sequence[str]], bytes]
 
+#: The ``platform.json`` key recording what the wincertstore package returned, per store.
+WINCERTSTORE_FIXTURE_KEY = "wincertstore_stores"
 _SECURITY = "/usr/bin/security"
 _SECURITY_TIMEOUT = 60.0  # trust-settings reads take seconds on managed Macs
 
@@ -46,6 +50,27 @@ class SecurityCommandError(Exception):
         super().__init__(f"security {' '.join(args)} exited {returncode}: {stderr.strip()}")
         self.returncode = returncode
         self.stderr = stderr
+
+
+class PackageUnavailable(Exception):
+    """An optional package a fact is read through is installed but does not import."""
+
+
+def _read_wincertstore_package(store: str) -> Sequence[WindowsStoreEntry]:
+    """One Windows store through the wincertstore package (``ssl.enum_certificates``' rows)."""
+    try:
+        import wincertstore  # the optional extra: loaded only here (architecture §6)
+    except Exception as exc:  # ctypes raises OSError, ImportError or AttributeError
+        raise PackageUnavailable(repr(exc)) from exc
+    rows: list[WindowsStoreEntry] = []  # pragma: no cover - Windows only from here
+    with wincertstore.CertSystemStore(store) as opened:  # pragma: no cover
+        for context in opened.itercerts(usage=None):
+            # wincertstore says "CERTIFICATE" or "PKCS7"; use enum_certificates' words.
+            encoding = "pkcs_7_asn" if context.encoding_type == "PKCS7" else "x509_asn"
+            usage = context.enhanced_keyusage()
+            trust: bool | frozenset[str] = True if usage is True else frozenset(usage)
+            rows.append((bytes(context.get_encoded()), encoding, trust))
+    return rows  # pragma: no cover
 
 
 @dataclass(frozen=True)
@@ -86,6 +111,10 @@ class PlatformFacts:
     truststore: bool = False
     wincertstore: bool = False
     enum_certificates: EnumCertificates | None = None
+    #: The same rows through the wincertstore package (used without ``enum_certificates``):
+    #: the package itself on a machine, the recorded ``wincertstore_stores`` of a tree
+    #: (``None``: the tree records none).
+    wincertstore_stores: EnumCertificates | None = _read_wincertstore_package
     security: SecurityRunner | None = None
     #: Directories searched for ``trustresolve.ini`` (user first); ``None``: ask platformdirs.
     config_dirs: tuple[str, ...] | None = None
@@ -164,6 +193,9 @@ class PlatformFacts:
             truststore=bool(document.get("truststore", False)),
             wincertstore=bool(document.get("wincertstore", False)),
             enum_certificates=_fixture_enum(document.get("windows_stores")),
+            wincertstore_stores=_fixture_enum(
+                document.get(WINCERTSTORE_FIXTURE_KEY), WINCERTSTORE_FIXTURE_KEY
+            ),
             security=_fixture_security(root, document.get("macos")),
             config_dirs=_fixture_config_dirs(document, platform, environ),
             source=root,
@@ -173,7 +205,7 @@ class PlatformFacts:
 def os_family(platform: str, environ: Mapping[str, str]) -> str:
     if platform.startswith("linux"):
         # A Linux-targeted interpreter on Android (Termux) still sees Android's stores
-        # (architecture §8: detect via $PREFIX, TERMUX_VERSION or ANDROID_ROOT).
+        # (architecture §8.3 #8: detect via $PREFIX, TERMUX_VERSION or ANDROID_ROOT).
         if "TERMUX_VERSION" in environ or "ANDROID_ROOT" in environ:
             return "android"
         return "linux"
@@ -267,16 +299,16 @@ def _verify_paths(value: Any) -> DefaultVerifyPaths:
     )
 
 
-def _fixture_enum(value: Any) -> EnumCertificates | None:
+def _fixture_enum(value: Any, key: str = "windows_stores") -> EnumCertificates | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise ConfigurationError("platform.json: 'windows_stores' must be an object")
+        raise ConfigurationError(f"platform.json: {key!r} must be an object")
     stores: dict[str, list[WindowsStoreEntry]] = {}
     for store, rows in value.items():
         if not isinstance(rows, list):
-            raise ConfigurationError(f"platform.json: windows_stores.{store} must be a list")
-        stores[str(store).upper()] = [_windows_row(store, row) for row in rows]
+            raise ConfigurationError(f"platform.json: {key}.{store} must be a list")
+        stores[str(store).upper()] = [_windows_row(f"{key}.{store}", row) for row in rows]
 
     def enumerate_store(store: str) -> Sequence[WindowsStoreEntry]:
         return list(stores.get(store.upper(), []))
@@ -284,8 +316,8 @@ def _fixture_enum(value: Any) -> EnumCertificates | None:
     return enumerate_store
 
 
-def _windows_row(store: str, row: Any) -> WindowsStoreEntry:
-    where = f"platform.json: windows_stores.{store}"
+def _windows_row(where: str, row: Any) -> WindowsStoreEntry:
+    where = f"platform.json: {where}"
     if not (isinstance(row, list) and len(row) == 3 and isinstance(row[1], str)):
         raise ConfigurationError(f"{where}: each entry is [base64 DER, encoding, trust]")
     try:

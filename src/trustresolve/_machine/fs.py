@@ -13,6 +13,8 @@ import re
 import stat
 from dataclasses import dataclass
 
+from .._limits import MIB, READ_CHUNK_BYTES, STORE_FILE_BYTES
+
 __all__ = [
     "HASHED_NAME",
     "MAX_BUNDLE_BYTES",
@@ -24,7 +26,7 @@ __all__ = [
 
 #: The largest file read as a CA bundle. Real bundles are well under 1 MiB; the bound keeps
 #: ``/dev/zero`` or a multi-GB file from hanging or exhausting memory (architecture §2).
-MAX_BUNDLE_BYTES = 16 * 1024 * 1024
+MAX_BUNDLE_BYTES = STORE_FILE_BYTES
 _MAX_LINK_HOPS = 40  # Linux's own limit (MAXSYMLINKS)
 #: ``HHHHHHHH.N`` exactly as OpenSSL's by_dir lookup spells it (``%08lx.%d``): lower-case hex,
 #: the number without leading zeros. Group 1 is the subject hash, group 2 the number.
@@ -32,7 +34,7 @@ HASHED_NAME = re.compile(r"([0-9a-f]{8})\.(0|[1-9][0-9]*)\Z")
 
 
 def is_hashed_name(name: str) -> bool:
-    """The only names OpenSSL's by_dir lookup opens (architecture §8)."""
+    """The only names OpenSSL's by_dir lookup opens (architecture §2)."""
     return HASHED_NAME.match(name) is not None
 
 
@@ -96,10 +98,7 @@ class Located:
 
 
 def _too_large(size: int, limit: int) -> str:
-    return (
-        f"is {size:,} bytes, larger than the {limit // (1024 * 1024)} MiB any CA bundle needs; "
-        "not read"
-    )
+    return f"is {size:,} bytes, larger than the {limit // MIB} MiB any CA bundle needs; not read"
 
 
 @dataclass(frozen=True)
@@ -240,7 +239,7 @@ class FileSystem:
             chunks = []
             remaining = limit + 1
             while remaining > 0:
-                chunk = os.read(fd, min(remaining, 1 << 20))
+                chunk = os.read(fd, min(remaining, READ_CHUNK_BYTES))
                 if not chunk:
                     break
                 chunks.append(chunk)

@@ -1,4 +1,8 @@
-"""What a resolution is made of: sources, attempts and their outcomes (architecture §1, §3)."""
+"""What a resolution is made of: sources, attempts and their outcomes (architecture §1, §3).
+
+Explaining a resolution (the text ``--which`` prints) belongs here too, next to the outcome words
+it marks: :meth:`Resolution.explain` is its one owner.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +14,19 @@ __all__ = ["OUTCOMES", "Attempt", "Outcome", "Resolution", "SourceKind", "TrustS
 Outcome = Literal[
     "used", "skipped", "missing", "empty", "invalid", "unreadable", "insecure", "failed"
 ]
-#: The outcome words of architecture §3, in the order ``--which`` documents them.
-OUTCOMES: tuple[Outcome, ...] = (
-    "used",
-    "skipped",
-    "missing",
-    "empty",
-    "invalid",
-    "unreadable",
-    "insecure",
-    "failed",
-)
+#: The outcome words of architecture §3, in the order ``--which`` documents them, each with the
+#: mark ``--which`` prints before it.
+_MARKS: dict[Outcome, str] = {
+    "used": "+",
+    "skipped": "-",
+    "missing": "x",
+    "empty": "x",
+    "invalid": "!",
+    "unreadable": "!",
+    "insecure": "!",
+    "failed": "!",
+}
+OUTCOMES: tuple[Outcome, ...] = tuple(_MARKS)
 
 SourceKind = Literal["file", "dir", "data", "native"]
 
@@ -44,12 +50,25 @@ class TrustSource:
     display_cafile: str | None = None
     display_capath: str | None = None
     warnings: tuple[str, ...] = ()
-    # A snapshot for where()/contents() when the source verifies natively (architecture §2 #3).
+    # A snapshot for where()/contents() when the source verifies natively (architecture §7).
     fallback: TrustSource | None = field(default=None, compare=False)
     #: ``cafile`` alone holds every certificate of the store (no directory adds any).
     cafile_complete: bool = field(default=True, compare=False)
     #: The DER encoding of every certificate counted in ``cert_count``, in store order.
     certificates: tuple[bytes, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def verified_by_os(self) -> bool:
+        """The OS verifies each chain itself (truststore): nothing is loaded into OpenSSL."""
+        return self.kind == "native"
+
+    def without_native(self) -> TrustSource | None:
+        """The source a plain file or a plain ``ssl.SSLContext`` stands for (architecture §7).
+
+        Itself, unless the OS verifies: then its snapshot ``fallback``, and ``None`` when it
+        has none (no file can stand for the OS's own verification).
+        """
+        return self.fallback if self.verified_by_os else self
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -106,6 +125,44 @@ class Resolution:
         }
 
     def explain(self) -> str:
-        from .explain import explain
+        """The text ``--which`` prints: the chosen store first, then every attempt."""
+        lines = [*_explain_source(self.source), *self._explain_platform(), ""]
+        lines.append("Attempts, in order:")
+        width = max((len(a.backend) for a in self.attempts), default=0)
+        for attempt in self.attempts:
+            lines += _explain_attempt(attempt, width)
+        return "\n".join(lines)
 
-        return explain(self)
+    def _explain_platform(self) -> list[str]:
+        root = self.platform.get("root")
+        platform = self.platform.get("platform", "?")
+        lines = [f"Platform: {platform}" + (f" (tree {root})" if root and root != "/" else "")]
+        if self.config_files:
+            lines.append(f"Config files read: {', '.join(self.config_files)}")
+        return lines
+
+
+def _explain_source(source: TrustSource | None) -> list[str]:
+    if source is None:
+        return ["No usable CA trust store was found."]
+    lines = [f"Trust store: {source.backend} ({source.kind}), {source.cert_count} certificates"]
+    if source.display_cafile or source.cafile:
+        lines.append(f"  file:      {source.display_cafile or source.cafile}")
+    if source.display_capath or source.capath:
+        lines.append(f"  directory: {source.display_capath or source.capath}")
+    if source.fallback is not None:
+        fb = source.fallback
+        lines.append(f"  where():   snapshot from {fb.backend}, {fb.cert_count} certificates")
+    lines += [f"  WARNING:   {w}" for w in source.warnings]
+    return lines
+
+
+def _explain_attempt(attempt: Attempt, width: int) -> list[str]:
+    mark = _MARKS.get(attempt.outcome, "?")
+    head = f" {mark} {attempt.backend:<{width}}  {attempt.outcome:<10} "
+    indent = f"   {'':<{width}}  {'':<10} "
+    if attempt.location:
+        lines = [head + attempt.location, indent + attempt.detail]
+    else:
+        lines = [head + attempt.detail]
+    return lines + [f"{indent}WARNING: {w}" for w in attempt.warnings]

@@ -34,6 +34,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 
 from .._errors import TrustResolveError
+from .._limits import CACHED_FILE_BYTES
 from .._machine.fs import HASHED_NAME
 from .._x509.der import DERError, parse_certificate
 from .._x509.pem import der_to_pem
@@ -56,7 +57,7 @@ _MANIFEST = "MANIFEST"
 _MANIFEST_HEADER = f"trustresolve hashed directory {_VERSION}"
 _KEY = re.compile(r"[0-9a-f]{64}\Z")
 # A cached file larger than this is not ours (a bundle of every CA ever issued is ~1 MB).
-_MAX_FILE = 16 * 1024 * 1024
+_MAX_FILE = CACHED_FILE_BYTES
 
 
 class UnnameableCertificateError(TrustResolveError):

@@ -80,10 +80,8 @@ def where(resolution: Resolution | None = None) -> str:
     Windows or macOS snapshot, a bundle with damaged blocks) a bundle materialized in the user
     cache: written atomically, private to the user, keyed by content.
     """
-    from .._backends.native import without_native  # the one rule for "what a plain file stands for"
-
     resolution = resolution or resolve()
-    source = without_native(resolution.source) if resolution.source else None
+    source = resolution.source.without_native() if resolution.source else None
     if source is None or not source.certificates:
         # A native source with no snapshot (certifi missing too): no file can stand for it.
         raise NoTrustStoreError(

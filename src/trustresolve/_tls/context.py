@@ -1,4 +1,6 @@
-"""``ssl.SSLContext`` objects from the resolved store and from TLS options (architecture §4).
+"""``ssl.SSLContext`` objects from the resolved store and from settled TLS options.
+
+Architecture §4.
 
 Build order, each step a small function below: ``PROTOCOL_TLS_CLIENT``; TLS 1.2 minimum unless
 the caller asks for less; the CA source (the caller's CA file *replaces* the resolved store);
@@ -14,23 +16,22 @@ from __future__ import annotations
 import os
 import ssl
 import sys
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Union
 
-from .._errors import ConfigurationError, NoTrustStoreError
+from .._errors import ConfigurationError, NoTrustStoreError, warn_caller
+from .._limits import OPTION_FILE_BYTES
 from .._store.resolve import resolve
 from .load import load_source
-from .options import TLSOptions, warn_caller
 
 if TYPE_CHECKING:
     from .._machine.model import TrustSource
+    from .settings import ContextSettings
 
     _Path = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
 __all__ = [
     "InsecureContextWarning",
     "build_context",
-    "context_from_options",
-    "context_from_uri",
     "create_default_context",
     "resolved_source",
 ]
@@ -46,7 +47,7 @@ _ALLOWED_MINIMUM_VERSIONS = (
 # OpenSSL 3 refuses TLS 1.0/1.1 at security level 1 and above (their handshake signs with
 # SHA-1/MD5), so a caller who explicitly asks for them gets level 0, and only then.
 _LEGACY_PROTOCOL_CIPHERS = "DEFAULT:@SECLEVEL=0"
-_MAX_PEM_READ = 64 * 1024 * 1024  # a key or CRL file beyond this is not a PEM file
+_MAX_PEM_READ = OPTION_FILE_BYTES  # a key or CRL file beyond this is not a PEM file
 
 
 class InsecureContextWarning(UserWarning):
@@ -67,10 +68,8 @@ def resolved_source(*, native: bool = True) -> TrustSource:
         raise NoTrustStoreError("no usable CA trust store was found", resolution)
     if native:
         return resolution.source
-    from .._backends.native import without_native
-
-    snapshot = without_native(resolution.source)
-    if snapshot.kind == "native":
+    snapshot = resolution.source.without_native()
+    if snapshot is None:
         raise NoTrustStoreError(
             "native=False asks for a snapshot store, but the OS-verified store has none; "
             "install certifi or set SSL_CERT_FILE",
@@ -82,10 +81,10 @@ def resolved_source(*, native: bool = True) -> TrustSource:
 def _new_client_context(source: TrustSource | None) -> ssl.SSLContext:
     """A ``PROTOCOL_TLS_CLIENT`` context; truststore's when the OS itself verifies.
 
-    ``native`` sources exist only where truststore is importable (architecture §2 #3), so the import
+    ``native`` sources exist only where truststore is importable (architecture §7), so the import
     is safe there, and it is lazy so ``import trustresolve`` never pays for it (architecture §6).
     """
-    if source is not None and source.kind == "native":
+    if source is not None and source.verified_by_os:
         import truststore
 
         return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -95,7 +94,7 @@ def _new_client_context(source: TrustSource | None) -> ssl.SSLContext:
 def _load_resolved(context: ssl.SSLContext, source: TrustSource) -> None:
     # A native source got a truststore context, which asks the OS: loading the snapshot into
     # it would only add work (and roots the OS may since have distrusted).
-    if source.kind != "native":
+    if not source.verified_by_os:
         load_source(context, source)
 
 
@@ -146,37 +145,19 @@ def _mirror_stdlib_defaults(context: ssl.SSLContext) -> None:
         context.keylog_filename = keylog
 
 
-# --- options -> context ------------------------------------------------------------------------
-
-
-def context_from_uri(
-    uri: str,
-    *,
-    minimum_version: ssl.TLSVersion | None = None,
-    native: bool = True,
-    **options: Any,
-) -> ssl.SSLContext | None:
-    """The context a driver would build for ``uri``; keyword options override the URI's.
-
-    Returns ``None`` when TLS is off. ``minimum_version`` is not an option (see
-    :meth:`TLSOptions.create_context`).
-    """
-    options_ = TLSOptions.from_uri(uri, **options)
-    return options_.create_context(minimum_version=minimum_version, native=native)
-
-
-def context_from_options(
-    *, minimum_version: ssl.TLSVersion | None = None, native: bool = True, **options: Any
-) -> ssl.SSLContext | None:
-    """The context for TLS options given as keyword arguments; ``None`` when TLS is off."""
-    options_ = TLSOptions.from_kwargs(**options)
-    return options_.create_context(minimum_version=minimum_version, native=native)
+# --- settled options -> context ----------------------------------------------------------------
 
 
 def build_context(
-    options: TLSOptions, *, minimum_version: ssl.TLSVersion | None = None, native: bool = True
+    options: ContextSettings,
+    *,
+    minimum_version: ssl.TLSVersion | None = None,
+    native: bool = True,
 ) -> ssl.SSLContext:
-    """Build the client context ``options`` describe, in architecture §4's order."""
+    """Build the client context the settled ``options`` describe, in architecture §4's order.
+
+    Called by ``TLSOptions.create_context`` (the one caller); it reads only the settled value.
+    """
     source = _trust_source_for(options, native=native)
     context = _new_client_context(source)
     _set_minimum_version(context, minimum_version)
@@ -195,7 +176,7 @@ def build_context(
     return context
 
 
-def _trust_source_for(options: TLSOptions, *, native: bool = True) -> TrustSource | None:
+def _trust_source_for(options: ContextSettings, *, native: bool = True) -> TrustSource | None:
     """The resolved store, unless the caller's CA file replaces it or nothing is verified.
 
     With CERT_NONE and no CA file nothing is loaded (as in PyMongo), so turning verification off
@@ -205,15 +186,16 @@ def _trust_source_for(options: TLSOptions, *, native: bool = True) -> TrustSourc
     if options.ca_file or options.verify_mode == ssl.CERT_NONE:
         return None
     source = resolved_source(native=native)
-    if source.kind == "native" and options.crl_file:
-        if source.fallback is None:
+    if source.verified_by_os and options.crl_file:
+        snapshot = source.without_native()
+        if snapshot is None:
             msg = (
                 f"{options.spelling('tlsCRLFile')} needs OpenSSL to verify the chain, but the "
                 "resolved store is verified by the OS and has no snapshot to load; "
                 f"pass {options.spelling('tlsCAFile')} as well"
             )
             raise ConfigurationError(msg)
-        return source.fallback
+        return snapshot
     return source
 
 
@@ -284,7 +266,7 @@ def _refuse_to_prompt() -> str:
     raise _PassphraseNeeded
 
 
-def _load_client_certificate(context: ssl.SSLContext, options: TLSOptions) -> None:
+def _load_client_certificate(context: ssl.SSLContext, options: ContextSettings) -> None:
     cert_option = options.spelling("tlsCertificateKeyFile")
     certfile = options.certificate_key_file
     assert certfile is not None  # the caller checked
@@ -292,7 +274,7 @@ def _load_client_certificate(context: ssl.SSLContext, options: TLSOptions) -> No
     key_option = "ssl_keyfile" if keyfile else cert_option
     key_text = _read_head(key_option, keyfile or certfile)
     _require_pem_parts(cert_option, certfile, key_option, keyfile, key_text)
-    passphrase = options.certificate_key_file_password
+    passphrase = options.passphrase
     password_option = options.spelling("tlsCertificateKeyFilePassword")
     try:
         context.load_cert_chain(
@@ -327,7 +309,7 @@ def _require_pem_parts(
 
 
 def _client_certificate_error(
-    options: TLSOptions, exc: OSError, key_text: bytes
+    options: ContextSettings, exc: OSError, key_text: bytes
 ) -> ConfigurationError:
     """Tell a wrong passphrase from a key that does not match its certificate.
 
@@ -343,7 +325,7 @@ def _client_certificate_error(
             f"{certfile!r}; use the key the certificate was issued for"
         )
     encrypted = b"ENCRYPTED PRIVATE KEY" in key_text or b"Proc-Type: 4,ENCRYPTED" in key_text
-    if encrypted and options.certificate_key_file_password is not None:
+    if encrypted and options.passphrase is not None:
         password_option = options.spelling("tlsCertificateKeyFilePassword")
         return ConfigurationError(
             f"{password_option}: wrong passphrase, it does not decrypt the private key in "
@@ -355,9 +337,9 @@ def _client_certificate_error(
     )
 
 
-def _apply_verification(context: ssl.SSLContext, options: TLSOptions) -> None:
+def _apply_verification(context: ssl.SSLContext, options: ContextSettings) -> None:
     # check_hostname first: ssl refuses verify_mode=CERT_NONE while check_hostname is on
-    # (architecture §4 step 3; urllib3 util/ssl_.py says the same).
+    # (architecture §4, builder step 6; urllib3 util/ssl_.py says the same).
     context.check_hostname = options.check_hostname
     context.verify_mode = options.verify_mode
     if options.verify_mode == ssl.CERT_NONE:

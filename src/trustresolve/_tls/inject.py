@@ -127,7 +127,7 @@ def _patched_load_default_certs(
     """
     state = _active.get("state")
     source = resolved_source() if purpose == ssl.Purpose.SERVER_AUTH else None
-    if source is None or (source.kind == "native" and source.fallback is None):
+    if source is None or source.without_native() is None:
         # After extraction (a bound method kept from before) the class has its method back.
         original = state.stdlib_load_default_certs if state else ssl.SSLContext.load_default_certs
         original(self, purpose)

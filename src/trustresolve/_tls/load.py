@@ -1,4 +1,4 @@
-"""Loading a resolved trust source into an ``ssl.SSLContext``, lazily (architecture §4).
+"""Loading a resolved trust source into an ``ssl.SSLContext``, lazily (architecture §9).
 
 OpenSSL parses every certificate of a ``cafile`` when it is loaded (~40 ms for 140 roots, for
 every new context), but reads a hashed directory (``capath``) only for the issuers a handshake
@@ -28,6 +28,7 @@ import warnings
 from dataclasses import dataclass
 
 from .._errors import TrustResolveError, TrustSourceLoadError
+from .._limits import LAZY_BUNDLE_BYTES
 from .._machine.fs import HASHED_NAME
 from .._machine.model import TrustSource
 from .._store import cache as _cache
@@ -38,7 +39,7 @@ from .._x509.subject_hash import name_hash
 __all__ = ["load_source"]
 
 # Bigger bundles are loaded as given; real ones are well under 1 MB.
-_MAX_BUNDLE = 64 * 1024 * 1024
+_MAX_BUNDLE = LAZY_BUNDLE_BYTES
 
 StatId = tuple[int, int, int, int, int]
 
@@ -65,10 +66,10 @@ def load_source(context: ssl.SSLContext, source: TrustSource) -> None:
     A ``native`` source verifies through the OS and has nothing to load here; its snapshot
     ``fallback`` is what a plain ``ssl.SSLContext`` gets.
     """
-    if source.kind == "native":
-        if source.fallback is None:
-            return
-        source = source.fallback
+    plain = source.without_native()
+    if plain is None:
+        return
+    source = plain
     try:
         plan = _plan_for(source)
         if not plan.eager:

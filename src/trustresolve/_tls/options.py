@@ -1,9 +1,10 @@
 """TLS options as database drivers spell them: keyword arguments and ``mongodb://`` URIs.
 
 The names, values and conflict rules are PyMongo's and the MongoDB URI options specification's
-(architecture §4; architecture §4). Parsing only validates; the context is
-built by :func:`trustresolve._tls.context.build_context`, so options can be inspected, merged and
-compared without touching a trust store.
+(architecture §4). Parsing only validates and settles them into a
+:class:`~trustresolve._tls.settings.ContextSettings`; the context is built from that by
+:func:`trustresolve._tls.context.build_context` (called from :meth:`TLSOptions.create_context`
+only), so options can be inspected, merged and compared without touching a trust store.
 
 Every rejection is a :class:`ConfigurationError` naming the option as the caller spelled it, the
 value (a passphrase is never shown) and what is accepted.
@@ -14,18 +15,24 @@ from __future__ import annotations
 import difflib
 import os
 import ssl
-import sys
-import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote_plus
 
-from .._errors import ConfigurationError
+from .._errors import ConfigurationError, warn_caller
+from .._switches import DRIVER_WORDS
+from .settings import ContextSettings
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
 
-__all__ = ["OPTION_NAMES", "TLSOptionWarning", "TLSOptions", "warn_caller"]
+__all__ = [
+    "OPTION_NAMES",
+    "TLSOptionWarning",
+    "TLSOptions",
+    "context_from_options",
+    "context_from_uri",
+]
 
 ValueKind = Literal["bool", "path", "password", "cert_reqs"]
 Origin = Literal["uri", "kwargs"]
@@ -37,7 +44,7 @@ class TLSOptionWarning(UserWarning):
     """A URI option was ignored: invalid or empty value, duplicate, or unknown ``tls``/``ssl`` key.
 
     The connection-string spec says an invalid URI value "MUST be ignored and MUST log a WARN";
-    keyword arguments raise instead (architecture §4, §7).
+    keyword arguments raise instead (architecture §4).
     """
 
 
@@ -101,7 +108,7 @@ _BY_LOWER_NAME = {spec.name.lower(): spec for spec in _SPECS}
 OPTION_NAMES: tuple[str, ...] = tuple(spec.name for spec in _SPECS)
 
 # The options tlsInsecure stands for (spec: it "relaxes as much as possible"); and the pairs the
-# spec forbids together, by presence (architecture §4 rules 1-3 and 5, §7 rules 1-7).
+# spec forbids together, by presence (architecture §4, conflict rules 1-5).
 _INSECURE_IMPLIES = (
     "tlsAllowInvalidCertificates",
     "tlsAllowInvalidHostnames",
@@ -182,8 +189,8 @@ def _parse_bool(spelling: str, raw: object, origin: Origin) -> bool:
     # "yes" and "TRUE" are refused (architecture §4).
     if isinstance(raw, bool):
         return raw
-    if raw in ("true", "false"):
-        return raw == "true"
+    if isinstance(raw, str) and raw in DRIVER_WORDS:
+        return DRIVER_WORDS[raw]
     accepted = (
         "true or false" if origin == "uri" else "True or False (or the strings 'true'/'false')"
     )
@@ -318,25 +325,6 @@ def _unknown_option(spelling: str, origin: Origin) -> None:
         )
 
 
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-
-
-def warn_caller(message: str, category: type[Warning]) -> None:
-    """Warn, pointing at the first frame outside trustresolve (the caller's own line).
-
-    The public entry points reach this at different depths (``from_uri``, ``context_from_uri``,
-    the builder), so a fixed ``stacklevel`` would blame trustresolve half of the time.
-    """
-    frame = sys._getframe(0)
-    level = 1
-    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(
-        _PACKAGE_DIR
-    ):
-        frame = frame.f_back
-        level += 1
-    warnings.warn(message, category, stacklevel=level)
-
-
 # --- URIs --------------------------------------------------------------------------------------
 
 
@@ -397,22 +385,6 @@ def _has_value(key: str, value: str) -> bool:
 # --- merging, conflicts, and what the options mean ---------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Settings:
-    """What the merged options mean for the context (the defaults are the secure side)."""
-
-    tls: bool
-    verify_mode: ssl.VerifyMode
-    check_hostname: bool
-    ca_file: str | None
-    certificate_key_file: str | None
-    key_file: str | None
-    passphrase: str | None
-    crl_file: str | None
-    disable_ocsp_endpoint_check: bool
-    disable_certificate_revocation_check: bool
-
-
 def _merge(base: _Source, override: _Source) -> _Source:
     """Keyword arguments override URI options, setting by setting (architecture §4)."""
     merged = _Source(override.origin, dict(base.entries), dict(base.present), [])
@@ -454,8 +426,9 @@ def _value(source: _Source, setting: str) -> Any:
 def _check_revocation(source: _Source) -> None:
     """A CRL turns on revocation checking; nothing may turn verification off next to it.
 
-    PyMongo's rule (architecture §4 rule 3) and the OCSP spec's SHOULD (§7), applied to typed values
-    from URIs too, plus tlsDisableCertificateRevocationCheck, which contradicts a CRL outright.
+    PyMongo's rule (architecture §4, conflict rule 3) and the OCSP spec's SHOULD, applied to
+    typed values from URIs too, plus tlsDisableCertificateRevocationCheck, which contradicts a CRL
+    outright.
     """
     crl = source.entries.get("tlsCRLFile")
     if crl is None or crl.value is None:
@@ -530,7 +503,7 @@ def _check_key_file(source: _Source) -> None:
         raise ConfigurationError(msg)
 
 
-def _settle(source: _Source, srv: bool) -> _Settings:
+def _settle(source: _Source, srv: bool) -> ContextSettings:
     _check_exclusive(source.present)
     _check_revocation(source)
     _check_key_file(source)
@@ -544,7 +517,7 @@ def _settle(source: _Source, srv: bool) -> _Settings:
     check_hostname = verify_mode != ssl.CERT_NONE and not (
         insecure or _value(source, "tlsAllowInvalidHostnames") is True
     )
-    return _Settings(
+    return ContextSettings(
         tls=tls,
         verify_mode=verify_mode,
         check_hostname=check_hostname,
@@ -562,6 +535,7 @@ def _settle(source: _Source, srv: bool) -> _Settings:
         disable_certificate_revocation_check=bool(
             _value(source, "tlsDisableCertificateRevocationCheck")
         ),
+        spellings={setting: entry.spelling for setting, entry in source.entries.items()},
     )
 
 
@@ -717,9 +691,9 @@ class TLSOptions:
         """
         if not self.tls:
             return None
-        from .context import build_context  # _context imports this module
+        from .context import build_context  # lazily: building resolves the store
 
-        return build_context(self, minimum_version=minimum_version, native=native)
+        return build_context(self._settings, minimum_version=minimum_version, native=native)
 
     # dunder
 
@@ -738,3 +712,30 @@ class TLSOptions:
         return f"TLSOptions({shown})"
 
     __str__ = __repr__
+
+
+# --- contexts from options ---------------------------------------------------------------------
+
+
+def context_from_uri(
+    uri: str,
+    *,
+    minimum_version: ssl.TLSVersion | None = None,
+    native: bool = True,
+    **options: Any,
+) -> ssl.SSLContext | None:
+    """The context a driver would build for ``uri``; keyword options override the URI's.
+
+    Returns ``None`` when TLS is off. ``minimum_version`` is not an option (see
+    :meth:`TLSOptions.create_context`).
+    """
+    options_ = TLSOptions.from_uri(uri, **options)
+    return options_.create_context(minimum_version=minimum_version, native=native)
+
+
+def context_from_options(
+    *, minimum_version: ssl.TLSVersion | None = None, native: bool = True, **options: Any
+) -> ssl.SSLContext | None:
+    """The context for TLS options given as keyword arguments; ``None`` when TLS is off."""
+    options_ = TLSOptions.from_kwargs(**options)
+    return options_.create_context(minimum_version=minimum_version, native=native)

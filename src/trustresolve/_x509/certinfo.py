@@ -1,7 +1,7 @@
 """Human-readable facts about a DER certificate: names (RFC 4514), validity, SANs, AIA.
 
 Used by ``--which --verbose`` and ``--connect``. Built on the lead's minimal DER reader
-(:mod:`trustresolve._x509.der`), so no dependency on ``cryptography`` (DEVELOPERS.md).
+(:mod:`trustresolve._x509.der`), so no dependency on ``cryptography`` (architecture §6).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import datetime
 import ipaddress
 from dataclasses import dataclass
 
-from .der import TLV, DERError, parse_certificate, read_children, read_tlv
+from .der import TLV, DERError, decode_string, parse_certificate, read_children, read_tlv
 
 __all__ = ["CertSummary", "format_name", "parse_time", "summarize"]
 
@@ -31,14 +31,6 @@ _SHORT_NAMES = {
     "2.5.4.11": "OU",
     "0.9.2342.19200300.100.1.1": "UID",
     "0.9.2342.19200300.100.1.25": "DC",
-}
-_STRING_DECODERS = {
-    0x0C: "utf-8",  # UTF8String
-    0x13: "ascii",  # PrintableString
-    0x16: "ascii",  # IA5String
-    0x14: "latin-1",  # TeletexString: in practice Latin-1
-    0x1E: "utf-16-be",  # BMPString
-    0x1C: "utf-32-be",  # UniversalString
 }
 _SAN = "2.5.29.17"
 _BASIC_CONSTRAINTS = "2.5.29.19"
@@ -90,11 +82,10 @@ def format_name(encoded: bytes) -> str:
                 kind, value = read_children(encoded, attribute)[:2]
                 oid = _oid(kind.value(encoded))
                 label = _SHORT_NAMES.get(oid, oid)
-                codec = _STRING_DECODERS.get(value.tag)
-                if codec is None:
+                text = decode_string(value.tag, value.value(encoded))
+                if text is None:
                     pairs.append(f"{label}=#{value.encoded(encoded).hex()}")
                 else:
-                    text = value.value(encoded).decode(codec, "replace")
                     pairs.append(f"{label}={_escape(text)}")
             rdns.append("+".join(pairs))
     except (DERError, ValueError, IndexError):

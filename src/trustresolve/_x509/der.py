@@ -10,19 +10,61 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["TLV", "Certificate", "DERError", "parse_certificate", "read_children", "read_tlv"]
+__all__ = [
+    "STRING_UNITS",
+    "TLV",
+    "Certificate",
+    "DERError",
+    "decode_string",
+    "parse_certificate",
+    "read_children",
+    "read_tlv",
+]
 
 SEQUENCE = 0x30
 SET = 0x31
 CONTEXT_0 = 0xA0
 INTEGER = 0x02
 BIT_STRING = 0x03
+OBJECT_IDENTIFIER = 0x06
 UTC_TIME = 0x17
 GENERALIZED_TIME = 0x18
+UTF8_STRING = 0x0C
+NUMERIC_STRING = 0x12
+PRINTABLE_STRING = 0x13
+T61_STRING = 0x14
+IA5_STRING = 0x16
+UNIVERSAL_STRING = 0x1C
+BMP_STRING = 0x1E
+
+#: The one table of the string types a Name value is read as text from: tag -> bytes per
+#: character, 0 meaning UTF-8. The one-byte types are Latin-1 and the others big-endian code
+#: units, as OpenSSL's ``ASN1_STRING_to_UTF8`` reads them (its ``tag2nbyte`` table,
+#: ``crypto/asn1/a_strex.c``); the subject hash, the RFC 4514 names and the snapshot labels all
+#: decode through it. VisibleString is left out: OpenSSL refuses it in a Name (see
+#: :mod:`trustresolve._x509.subject_hash`).
+STRING_UNITS: dict[int, int] = {
+    UTF8_STRING: 0,
+    PRINTABLE_STRING: 1,
+    T61_STRING: 1,
+    IA5_STRING: 1,
+    UNIVERSAL_STRING: 4,
+    BMP_STRING: 2,
+}
+_CODECS = {0: "utf-8", 1: "latin-1", 2: "utf-16-be", 4: "utf-32-be"}
 
 
 class DERError(ValueError):
     """The bytes are not the DER structure expected."""
+
+
+def decode_string(tag: int, data: bytes) -> str | None:
+    """A Name value of a :data:`STRING_UNITS` type as text (undecodable bytes replaced), for
+    people to read; ``None`` for any other type."""
+    unit = STRING_UNITS.get(tag)
+    if unit is None:
+        return None
+    return data.decode(_CODECS[unit], "replace")
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ _BLOCK = re.compile(
 _CERT_LABELS = (b"CERTIFICATE", b"X509 CERTIFICATE")
 # OpenSSL's "TRUSTED CERTIFICATE" carries trust and distrust bits after the certificate
 # (Fedora's ca-bundle.trust.crt). Reading only the certificate would drop a distrust bit and
-# trust a blocklisted root (architecture §8), so such blocks are never counted as roots.
+# trust a blocklisted root (architecture §8.3 #1), so such blocks are never counted as roots.
 _TRUSTED_LABEL = b"TRUSTED CERTIFICATE"
 
 

@@ -29,29 +29,25 @@ from __future__ import annotations
 import hashlib
 import re
 
-from .der import SEQUENCE, SET, TLV, DERError, parse_certificate, read_children, read_tlv
+from .der import (
+    NUMERIC_STRING,
+    OBJECT_IDENTIFIER,
+    SEQUENCE,
+    SET,
+    STRING_UNITS,
+    TLV,
+    UTF8_STRING,
+    DERError,
+    parse_certificate,
+    read_children,
+    read_tlv,
+)
 
 __all__ = ["canonical_name", "name_hash", "subject_hash"]
 
-OBJECT_IDENTIFIER = 0x06
-UTF8_STRING = 0x0C
-NUMERIC_STRING = 0x12
-PRINTABLE_STRING = 0x13
-T61_STRING = 0x14
-IA5_STRING = 0x16
-UNIVERSAL_STRING = 0x1C
-BMP_STRING = 0x1E
-
-# Characters per code unit of the string types asn1_string_canon converts (ASN1_STRING_to_UTF8's
-# tag2nbyte table; 0 means UTF-8). VisibleString is left out on purpose: see the module docstring.
-_CANON_UNIT = {
-    UTF8_STRING: 0,
-    PRINTABLE_STRING: 1,
-    T61_STRING: 1,
-    IA5_STRING: 1,
-    UNIVERSAL_STRING: 4,
-    BMP_STRING: 2,
-}
+# The string types asn1_string_canon converts are der.STRING_UNITS (VisibleString is left out on
+# purpose: see the module docstring).
+_CANON_UNIT = STRING_UNITS
 # Value types copied unchanged, as OpenSSL does for types outside ASN1_MASK_CANON.
 _COPIED = frozenset({NUMERIC_STRING})
 # ossl_isspace: the C locale's whitespace, ASCII only.
