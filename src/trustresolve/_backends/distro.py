@@ -10,6 +10,9 @@ two kinds:
   copying a PEM in), trustresolve trusts the union too and ``--which`` lists what it adds. A
   directory that lacks some of the bundle's certificates is a stale one from another generation
   and is not used;
+- ``additions``: the OS OpenSSL's CApath where no tool writes anything (Red Hat's
+  ``/etc/pki/tls/certs`` holds only links to bundles): whatever is hashed there was added by
+  hand, and OpenSSL trusts it with the bundle, so trustresolve does too;
 - ``mirrors``: another copy of the bundle's trust set that the OS's OpenSSL does not read
   (Fedora's ``directory-hash``). It only stands in for the bundle, for lazy loading, when it
   names exactly the bundle's certificates; what it adds is never trusted.
@@ -58,6 +61,8 @@ class Bundle:
     who: str = ""  # which systems ship it, for --which
     #: Copies of the same trust set OpenSSL does not read: used only when they match exactly.
     mirrors: tuple[str, ...] = ()
+    #: The OS OpenSSL's CApath that no tool fills: every hashed entry is an addition.
+    additions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,15 +90,17 @@ _LINUX = Table(
         ),
         Bundle(
             "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
-            (_RH_TLS_CERTS,),
+            (),
             "Fedora, RHEL/CentOS 7+, Alma, Rocky, Amazon Linux 2023",
             (_RH_HASH,),
+            (_RH_TLS_CERTS,),
         ),
         Bundle(
             "/etc/pki/tls/certs/ca-bundle.crt",
-            (_RH_TLS_CERTS,),
+            (),
             "RHEL/CentOS 6+, Fedora <= 43",
             (_RH_HASH,),
+            (_RH_TLS_CERTS,),
         ),
         Bundle("/etc/ssl/ca-bundle.pem", ("/etc/ssl/certs",), "openSUSE, SLES"),
         Bundle(
@@ -103,7 +110,11 @@ _LINUX = Table(
             (_RH_HASH,),
         ),
         Bundle(
-            "/etc/pki/tls/cert.pem", (_RH_TLS_CERTS,), "RHEL/CentOS 7-9, Fedora <= 41", (_RH_HASH,)
+            "/etc/pki/tls/cert.pem",
+            (),
+            "RHEL/CentOS 7-9, Fedora <= 41",
+            (_RH_HASH,),
+            (_RH_TLS_CERTS,),
         ),
         Bundle(
             "/etc/ssl/certs/ca-bundle.crt",
@@ -327,6 +338,10 @@ class DistroBackend:
         """The first directory trusted with the bundle: OpenSSL's CApath (the union), or a
         mirror that names exactly the bundle's certificates."""
         wanted: list[BundleNames | None] = []  # computed once, on the first hashed directory
+        for path in bundle.additions:
+            added = self._additions(facts, path, check, attempts)
+            if added is not None:
+                return added
         roles = [(path, True) for path in bundle.dirs] + [(path, False) for path in bundle.mirrors]
         for path, read_by_openssl in roles:
             directory = check_dir(facts.fs, path)
@@ -350,6 +365,18 @@ class DistroBackend:
                     return parsed
             why = _unpaired_reason(directory, names, read_by_openssl, len(check.certificates))
             attempts.append(directory.attempt(self.name, "skipped", why))
+        return None
+
+    def _additions(
+        self, facts: PlatformFacts, path: str, check: BundleCheck, attempts: list[Attempt]
+    ) -> DirCheck | None:
+        """A CApath no tool fills: trusted with the bundle when it holds hashed certificates."""
+        directory = check_dir(facts.fs, path, parse=True)
+        if directory.ok:
+            attempts.append(directory.attempt(self.name, note=_union_note(directory, check)))
+            return directory
+        if directory.located.exists and directory.outcome != "invalid":
+            attempts.append(directory.attempt(self.name, "skipped", "adds nothing to the bundle"))
         return None
 
     def _note_ignored(self, facts: PlatformFacts, table: Table, attempts: list[Attempt]) -> None:

@@ -22,9 +22,11 @@ __all__ = [
     "is_hashed_name",
 ]
 
-#: The largest file read as a CA bundle. Real bundles are well under 1 MiB; the bound keeps
-#: ``/dev/zero`` or a multi-GB file from hanging or exhausting memory (architecture §2).
-MAX_BUNDLE_BYTES = 16 * 1024 * 1024
+#: The largest file read as a CA bundle. Distribution bundles are under 1 MiB, but a corporate
+#: store of 20,000 CAs is 25-60 MiB and ``ssl`` loads it, so the bound sits far above any real
+#: store (about 100,000 certificates) and only keeps a multi-GB file from exhausting memory;
+#: ``/dev/zero`` and other devices are refused by kind before any read (architecture §2).
+MAX_BUNDLE_BYTES = 256 * 1024 * 1024
 _MAX_LINK_HOPS = 40  # Linux's own limit (MAXSYMLINKS)
 #: ``HHHHHHHH.N`` exactly as OpenSSL's by_dir lookup spells it (``%08lx.%d``): lower-case hex,
 #: the number without leading zeros. Group 1 is the subject hash, group 2 the number.
