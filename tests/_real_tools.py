@@ -246,7 +246,9 @@ class P11Kit:
 
     def extract(self, fmt: str, dest: Path, *options: str) -> None:
         """``trust extract --format=FMT OPTIONS`` into ``dest`` (a file or a directory)."""
-        produced = self.out / dest.name
+        slot = Path(tempfile.mkdtemp(dir=self.out))  # one per call: trust never overwrites
+        slot.chmod(0o777)
+        produced = slot / dest.name
         run(
             [*self.prefix, self.trust, "extract", f"--format={fmt}", *options, str(produced)],
             env={"HOME": str(self.work / "home")},
