@@ -49,6 +49,7 @@ def _write_unix_tables() -> None:
         "openbsd": "OpenBSD",
         "netbsd": "NetBSD",
         "dragonfly": "DragonFly BSD",
+        "midnightbsd": "MidnightBSD",
         "solaris": "Solaris, illumos, OmniOS, SmartOS",
         "aix": "AIX",
         "haiku": "Haiku",
@@ -60,12 +61,19 @@ def _write_unix_tables() -> None:
             title,
             "~" * len(title),
             "",
-            "Bundles, in order (with the directories paired to each):",
+            "Bundles, in order (with the directories trusted beside each, see above):",
             "",
         ]
         for number, bundle in enumerate(table.bundles, 1):
-            dirs = ", ".join(f"``{d}``" for d in bundle.dirs) or "none"
-            out.append(f"{number}. ``{bundle.path}`` ({bundle.who}); directories: {dirs}")
+            roles = [
+                ("CApath", bundle.dirs),
+                ("additions", bundle.additions),
+                ("mirrors", bundle.mirrors),
+            ]
+            dirs = "; ".join(
+                f"{role} " + ", ".join(f"``{d}``" for d in paths) for role, paths in roles if paths
+            )
+            out.append(f"{number}. ``{bundle.path}`` ({bundle.who}); {dirs or 'no directory'}")
         out.append("")
         if table.dirs:
             out += ["Directory-only stores, when no bundle is valid:", ""]

@@ -92,7 +92,7 @@ def test_multi_gigabyte_sparse_file_is_not_read(tmp_path: Path) -> None:
     with open(big, "wb") as handle:
         handle.truncate(4 * 1024 * MiB)  # 4 GiB, sparse: costs no disk
     done, _, rss = _run_which({"SSL_CERT_FILE": str(big)})
-    _assert_clean_failure(done, "larger than the 16 MiB")
+    _assert_clean_failure(done, "larger than the 256 MiB")
     assert rss < 200 * 1024, f"peak RSS {rss} KiB"
 
 

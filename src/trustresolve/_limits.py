@@ -18,14 +18,17 @@ __all__ = [
 
 MIB = 1024 * 1024
 
-#: A candidate CA bundle, hashed entry or recorded store. Real bundles are well under 1 MiB.
-STORE_FILE_BYTES = 16 * MIB
+#: A candidate CA bundle, hashed entry or recorded store. Distribution bundles are under 1 MiB,
+#: but a corporate store of 20,000 CAs is 25-60 MiB and ``ssl`` loads it, so the bound sits far
+#: above any real store (about 100,000 certificates) and only keeps a multi-GB file from
+#: exhausting memory; ``/dev/zero`` and other devices are refused by kind before any read.
+STORE_FILE_BYTES = 256 * MIB
 #: A ``trustresolve.ini``: a few lines.
 CONFIG_FILE_BYTES = 1 * MIB
-#: A file in the private cache; a bundle of every CA ever issued is ~1 MiB.
-CACHED_FILE_BYTES = 16 * MIB
-#: A bundle the lazy loader splits; a bigger one is loaded as given.
-LAZY_BUNDLE_BYTES = 64 * MIB
+#: A file in the private cache: it holds what a store held.
+CACHED_FILE_BYTES = STORE_FILE_BYTES
+#: A bundle the lazy loader splits (the bound the probe read it under).
+LAZY_BUNDLE_BYTES = STORE_FILE_BYTES
 #: The head of a key, certificate or CRL file a TLS option names; beyond it is not a PEM file.
 OPTION_FILE_BYTES = 64 * MIB
 #: How much one ``os.read`` of a bounded read asks for.

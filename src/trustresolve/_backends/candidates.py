@@ -14,14 +14,19 @@ from .._machine.fs import FileSystem, Located, is_hashed_name
 from .._machine.model import Attempt, Outcome, TrustSource
 from .._x509.der import Certificate, DERError
 from .._x509.pem import der_to_pem, scan_pem
-from .._x509.subject_hash import name_hash
+from .._x509.subject_hash import name_hash, name_hash_old
 
 __all__ = [
     "BundleCheck",
+    "BundleNames",
     "DirCheck",
+    "added_by",
     "carries_bundle",
     "check_bundle",
     "check_dir",
+    "describe_added",
+    "holds_bundle",
+    "names_more_than",
     "source_from_checks",
     "subject_hashes",
     "unique_der",
@@ -165,6 +170,7 @@ def check_dir(fs: FileSystem, path: str, *, parse: bool = False) -> DirCheck:
         )
     certificates: list[Certificate] = []
     hashes: list[str] = []
+    usable_names: set[str] = set()
     usable = dangling = 0
     for name in hashed:
         entry_path = f"{located.target.rstrip('/')}/{name}"
@@ -172,9 +178,11 @@ def check_dir(fs: FileSystem, path: str, *, parse: bool = False) -> DirCheck:
             dangling += 1
             continue
         usable += 1
+        usable_names.add(name)
         hashes.append(name.split(".", 1)[0].lower())
-        if parse:
-            read = fs.read_bounded(fs.locate(entry_path))
+    if parse:
+        for name in _reachable_names(usable_names):
+            read = fs.read_bounded(fs.locate(f"{located.target.rstrip('/')}/{name}"))
             if read.data is not None:
                 certificates.extend(scan_pem(read.data).certificates)
     if not usable:
@@ -196,23 +204,94 @@ def check_dir(fs: FileSystem, path: str, *, parse: bool = False) -> DirCheck:
     )
 
 
-def subject_hashes(bundle: BundleCheck) -> Counter[str] | None:
-    """The OpenSSL subject hashes of a bundle's certificates, as a multiset; ``None`` when a
-    name is one OpenSSL might hash differently (then no directory can be shown to match)."""
+def _reachable_names(names: set[str]) -> list[str]:
+    """The entries OpenSSL's by_dir lookup opens: ``HHHHHHHH.0``, ``.1``, ... up to the first
+    number missing (OpenSSL ``crypto/x509/by_dir.c`` stops there), in that order."""
+    numbers: dict[str, set[int]] = {}
+    for name in names:
+        prefix, _, suffix = name.partition(".")
+        numbers.setdefault(prefix, set()).add(int(suffix))
+    reachable = []
+    for prefix in sorted(numbers):
+        number = 0
+        while number in numbers[prefix]:
+            reachable.append(f"{prefix}.{number}")
+            number += 1
+    return reachable
+
+
+@dataclass(frozen=True)
+class BundleNames:
+    """A bundle's subject hashes as multisets: the lookup hash and the old (MD5) one."""
+
+    new: Counter[str]
+    old: Counter[str]
+
+
+def subject_hashes(bundle: BundleCheck) -> BundleNames | None:
+    """The OpenSSL subject hashes of a bundle's certificates; ``None`` when a name is one
+    OpenSSL might hash differently (then no directory can be shown to match)."""
     try:
-        return Counter(name_hash(cert.subject) for cert in bundle.certificates)
+        new = Counter(name_hash(cert.subject) for cert in bundle.certificates)
+        old = Counter(name_hash_old(cert.subject) for cert in bundle.certificates)
     except DERError:
         return None
+    return BundleNames(new, old)
 
 
-def carries_bundle(directory: DirCheck, wanted: Counter[str] | None) -> bool:
-    """Whether a hashed directory names the bundle's subjects, entry for entry.
+def carries_bundle(directory: DirCheck, wanted: BundleNames | None) -> bool:
+    """Whether a hashed directory names the bundle's subjects and nothing else.
 
-    A stale directory hashed from other roots must not stand in for the bundle, or OpenSSL
-    would trust what the bundle no longer holds. Names are what can be checked cheaply here;
-    loading checks the certificates themselves once per store (:mod:`trustresolve._tls.load`).
+    Every certificate of the bundle has an entry under its subject hash, and every entry is
+    one of them: under its subject hash (``.N`` numbering collisions), or under its old MD5
+    hash, the second link p11-kit's ``trust extract`` and ``c_rehash`` write (p11-kit
+    ``trust/extract-openssl.c``). A stale directory hashed from other roots must not stand in
+    for the bundle, or OpenSSL would trust what the bundle no longer holds. Names are what can
+    be checked cheaply here; loading checks the certificates themselves once per store
+    (:mod:`trustresolve._tls.load`).
     """
-    return wanted is not None and directory.ok and Counter(directory.hashes) == wanted
+    if wanted is None or not directory.ok:
+        return False
+    present = Counter(directory.hashes)
+    if any(count > wanted.new[p] + wanted.old[p] for p, count in present.items()):
+        return False
+    return all(present[prefix] >= count for prefix, count in wanted.new.items())
+
+
+def names_more_than(directory: DirCheck, wanted: BundleNames | None) -> bool:
+    """Whether a hashed directory names every certificate of the bundle and more (a CA added
+    by hand: a ``HHHHHHHH.0`` file dropped in, or ``c_rehash`` after copying a PEM in)."""
+    if wanted is None or not directory.ok:
+        return False
+    present = Counter(directory.hashes)
+    return all(present[prefix] >= count for prefix, count in wanted.new.items())
+
+
+def holds_bundle(directory: DirCheck, bundle: BundleCheck) -> bool:
+    """Whether a parsed directory holds every certificate of the bundle, byte for byte."""
+    have = {cert.der for cert in directory.certificates}
+    return all(cert.der in have for cert in bundle.certificates)
+
+
+def added_by(directory: DirCheck, bundle: BundleCheck) -> tuple[Certificate, ...]:
+    """The certificates a parsed directory holds that the bundle does not, in directory order."""
+    have = {cert.der for cert in bundle.certificates}
+    added: list[Certificate] = []
+    for cert in directory.certificates:
+        if cert.der not in have:
+            have.add(cert.der)
+            added.append(cert)
+    return tuple(added)
+
+
+def describe_added(added: tuple[Certificate, ...], limit: int = 5) -> str:
+    """``N certificates the bundle lacks: subject; subject; ...`` for ``--which``."""
+    from .._x509.certinfo import format_name
+
+    shown = [format_name(cert.subject) or "(empty subject)" for cert in added[:limit]]
+    more = f"; and {len(added) - limit} more" if len(added) > limit else ""
+    noun = "certificate" if len(added) == 1 else "certificates"
+    return f"adds {len(added)} {noun} the bundle lacks: " + "; ".join(shown) + more
 
 
 def unique_der(certificates: tuple[Certificate, ...] | list[Certificate]) -> tuple[bytes, ...]:

@@ -209,7 +209,16 @@ def os_family(platform: str, environ: Mapping[str, str]) -> str:
         if "TERMUX_VERSION" in environ or "ANDROID_ROOT" in environ:
             return "android"
         return "linux"
-    for prefix in ("freebsd", "openbsd", "netbsd", "dragonfly", "aix", "haiku", "android"):
+    for prefix in (
+        "freebsd",
+        "openbsd",
+        "netbsd",
+        "dragonfly",
+        "midnightbsd",
+        "aix",
+        "haiku",
+        "android",
+    ):
         if platform.startswith(prefix):
             return prefix
     if platform.startswith(("sunos", "solaris", "illumos")):

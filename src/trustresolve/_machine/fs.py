@@ -24,7 +24,7 @@ __all__ = [
     "is_hashed_name",
 ]
 
-#: The largest file read as a CA bundle. Real bundles are well under 1 MiB; the bound keeps
+#: The largest file read as a CA bundle: the one store-file bound of _limits, which keeps
 #: ``/dev/zero`` or a multi-GB file from hanging or exhausting memory (architecture §2).
 MAX_BUNDLE_BYTES = STORE_FILE_BYTES
 _MAX_LINK_HOPS = 40  # Linux's own limit (MAXSYMLINKS)

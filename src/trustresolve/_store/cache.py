@@ -3,7 +3,10 @@
 Stores without a hashed directory (bundle-only distros, ``SSL_CERT_FILE``, certifi, the Windows
 and macOS snapshots) get one here, so OpenSSL can load their roots lazily (architecture §9).
 Every entry is keyed by the SHA-256 of the sorted, de-duplicated DER certificates, so the same
-trust set maps to the same entry in every process and a changed store maps to a new one.
+trust set maps to the same entry in every process and a changed store maps to a new one. A hashed
+directory numbers equal hashes (``.0``, ``.1``) in the store's order, because OpenSSL tries
+same-subject CAs in that order, as it does in a bundle, and which one it picks decides whether a
+chain verifies; so its key also names that order when it is not the sorted one.
 
 Where: ``TRUSTRESOLVE_CACHE_DIR`` when set (tests, packagers, read-only homes), otherwise
 platformdirs' ``user_cache_dir("trustresolve")``. What protects it:
@@ -45,6 +48,7 @@ __all__ = [
     "cache_dir",
     "content_key",
     "hashed_dir_for_key",
+    "hashed_dir_key",
     "materialize_bundle",
     "materialize_hashed_dir",
     "read_note",
@@ -56,6 +60,8 @@ _VERSION = "v1"
 _MANIFEST = "MANIFEST"
 _MANIFEST_HEADER = f"trustresolve hashed directory {_VERSION}"
 _KEY = re.compile(r"[0-9a-f]{64}\Z")
+#: A hashed directory's key: the content key, then the store order's digest when not sorted.
+_DIR_KEY = re.compile(r"[0-9a-f]{64}(-[0-9a-f]{32})?\Z")
 # A cached file larger than this is not ours (a bundle of every CA ever issued is ~1 MB).
 _MAX_FILE = CACHED_FILE_BYTES
 
@@ -105,6 +111,24 @@ def content_key(certs: Sequence[bytes]) -> str:
     return digest.hexdigest()
 
 
+def hashed_dir_key(certs: Sequence[bytes]) -> str:
+    """The key of the hashed directory of ``certs`` (DER, in store order): the content key,
+    plus a digest of the order unless the store is in sorted order."""
+    unique = _in_store_order(certs)
+    key = content_key(unique)
+    if unique == sorted(unique):
+        return key
+    digest = hashlib.sha256(b"order\0")
+    for der in unique:
+        digest.update(hashlib.sha256(der).digest())
+    return f"{key}-{digest.hexdigest()[:32]}"
+
+
+def _in_store_order(certs: Sequence[bytes]) -> list[bytes]:
+    """Each certificate once, where it first appears."""
+    return list(dict.fromkeys(certs))
+
+
 def materialize_bundle(certs: Sequence[bytes]) -> str:
     """Path of a private PEM bundle holding exactly ``certs`` (DER), built once per set."""
     key = content_key(certs)
@@ -124,8 +148,8 @@ def materialize_hashed_dir(certs: Sequence[bytes]) -> str:
     OpenSSL loads it lazily as ``capath``. Raises :class:`TrustResolveError` when a certificate
     cannot be named (see :mod:`trustresolve._x509.subject_hash`) or the cache cannot be used.
     """
-    unique = sorted(set(certs))
-    key = content_key(unique)
+    unique = _in_store_order(certs)
+    key = hashed_dir_key(unique)
     root = cache_dir()
     path = os.path.join(root, f"hashed-{key}")
     if _hashed_dir_ok(path, key):
@@ -168,11 +192,29 @@ def _install(tmp: str, path: str, key: str) -> None:
 
 
 def hashed_dir_for_key(key: str) -> str | None:
-    """The verified hashed directory of content key ``key``, or ``None`` if there is none."""
+    """The verified hashed directory of ``key``, or ``None`` if there is none.
+
+    ``key`` is a :func:`hashed_dir_key` (that order exactly) or a bare :func:`content_key`
+    (that set in any order, sorted order first).
+    """
+    if not _DIR_KEY.match(key):
+        return None
+    root = cache_dir()
+    path = os.path.join(root, f"hashed-{key}")
+    if _hashed_dir_ok(path, key):
+        return path
     if not _KEY.match(key):
         return None
-    path = os.path.join(cache_dir(), f"hashed-{key}")
-    return path if _hashed_dir_ok(path, key) else None
+    with contextlib.suppress(OSError):
+        for name in sorted(os.listdir(root)):
+            dir_key = name[len("hashed-") :]
+            if (
+                name.startswith(f"hashed-{key}-")
+                and _DIR_KEY.match(dir_key)
+                and _hashed_dir_ok(os.path.join(root, name), dir_key)
+            ):
+                return os.path.join(root, name)
+    return None
 
 
 def read_note(identity: str) -> str | None:
@@ -276,7 +318,7 @@ def _discard(path: str) -> None:
 
 
 def _hashed_files(certs: Sequence[bytes]) -> list[tuple[str, bytes]]:
-    """``(HHHHHHHH.N, PEM)`` for each certificate; equal hashes numbered in DER order."""
+    """``(HHHHHHHH.N, PEM)`` for each certificate; equal hashes numbered in store order."""
     files = []
     counts: dict[str, int] = {}
     for index, der in enumerate(certs):

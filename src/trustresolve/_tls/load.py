@@ -34,11 +34,11 @@ from .._machine.model import TrustSource
 from .._store import cache as _cache
 from .._x509.der import Certificate, DERError
 from .._x509.pem import scan_pem
-from .._x509.subject_hash import name_hash
+from .._x509.subject_hash import name_hash, name_hash_old
 
 __all__ = ["load_source"]
 
-# Bigger bundles are loaded as given; real ones are well under 1 MB.
+# Bigger bundles are loaded as given; the bound the probe read them under.
 _MAX_BUNDLE = LAZY_BUNDLE_BYTES
 
 StatId = tuple[int, int, int, int, int]
@@ -159,7 +159,7 @@ def _lazy_plan(source: TrustSource) -> _Plan | None:
         if ders is None:
             return None
         path = _cache.materialize_hashed_dir(ders)
-        _remember(bundle_note, _cache.content_key(ders))
+        _remember(bundle_note, _cache.hashed_dir_key(ders))
     return _materialized(path, dirs)
 
 
@@ -260,7 +260,10 @@ def _reachable(directory: str) -> set[bytes] | None:
     """The certificates OpenSSL's by_dir lookup can find in ``directory``.
 
     ``None`` when a hashed file holds anything else (several certificates loaded together, a
-    certificate filed under another hash, content that is not plain certificates).
+    certificate filed under another hash, content that is not plain certificates). A link under
+    a certificate's old MD5 hash (p11-kit ``trust extract`` and ``c_rehash`` write one beside
+    the lookup link) is counted as reachable: OpenSSL opens it when another subject's lookup
+    hash collides with it.
     """
     numbers: dict[str, set[int]] = {}
     for name in os.listdir(directory):
@@ -276,7 +279,8 @@ def _reachable(directory: str) -> set[bytes] | None:
             if not certs or len(certs) != 1:
                 return None
             try:
-                if name_hash(certs[0].subject) != prefix:
+                subject = certs[0].subject
+                if prefix not in (name_hash(subject), name_hash_old(subject)):
                     return None
             except DERError:
                 return None

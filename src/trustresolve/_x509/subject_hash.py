@@ -22,6 +22,13 @@ not accept in a Name (VisibleString is in the canonical mask but not in ``ASN1_P
 OpenSSL rejects the whole certificate), rarely seen ones (BIT STRING, SEQUENCE, the "unknown"
 tags), constructed strings, and strings that do not convert (bad UTF-8, surrogates, odd BMP
 lengths).
+
+:func:`name_hash_old` is ``X509_NAME_hash_old`` (``openssl x509 -subject_hash_old``, the ``-old``
+of ``c_rehash``): the MD5 of the Name's DER as it stands, first four bytes little-endian. OpenSSL
+1.0+ never looks a name up by it, but p11-kit's ``trust extract`` (its ``extract-openssl.c``:
+"Different versions of openssl build these hashes differently so output both of them") and
+Debian's ``update-ca-certificates`` write a link under both hashes, so pairing a directory with
+its bundle has to recognise these links as the same certificates.
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ from .der import (
     read_tlv,
 )
 
-__all__ = ["canonical_name", "name_hash", "subject_hash"]
+__all__ = ["canonical_name", "name_hash", "name_hash_old", "subject_hash", "subject_hash_old"]
 
 # The string types asn1_string_canon converts are der.STRING_UNITS (VisibleString is left out on
 # purpose: see the module docstring).
@@ -137,6 +144,23 @@ def name_hash(name: bytes) -> str:
     return f"{int.from_bytes(digest[:4], 'little'):08x}"
 
 
+def name_hash_old(name: bytes) -> str:
+    """``X509_NAME_hash_old`` of the DER-encoded Name ``name``: the MD5 of the DER as is."""
+    outer = read_tlv(name)
+    if outer.tag != SEQUENCE or outer.end != len(name):
+        raise DERError("a Name is one SEQUENCE")
+    digest = _md5(name)
+    return f"{int.from_bytes(digest[:4], 'little'):08x}"
+
+
+def _md5(data: bytes) -> bytes:
+    # Like the SHA-1 below: a file name, not a protection (FIPS builds may refuse MD5 otherwise).
+    try:
+        return hashlib.md5(data, usedforsecurity=False).digest()
+    except TypeError:  # an interpreter whose hashlib predates the keyword
+        return hashlib.md5(data).digest()  # noqa: S324
+
+
 def _sha1(data: bytes) -> bytes:
     # SHA-1 names files here; it protects nothing, so FIPS builds may compute it too.
     try:
@@ -148,3 +172,8 @@ def _sha1(data: bytes) -> bytes:
 def subject_hash(certificate: bytes) -> str:
     """What ``openssl x509 -subject_hash`` prints for the DER ``certificate``."""
     return name_hash(parse_certificate(certificate).subject)
+
+
+def subject_hash_old(certificate: bytes) -> str:
+    """What ``openssl x509 -subject_hash_old`` prints for the DER ``certificate``."""
+    return name_hash_old(parse_certificate(certificate).subject)
