@@ -77,7 +77,9 @@ CLIENTS = {
 
 # A client given an explicit CA by its user keeps that CA, injected or not.
 EXPLICIT_CA_CLIENTS = {
-    "requests-verify": "import requests\nreturn requests.get(URL, timeout=10, verify=OTHER_CA).text",
+    "requests-verify": (
+        "import requests\nreturn requests.get(URL, timeout=10, verify=OTHER_CA).text"
+    ),
     "httpx-verify": (
         "import httpx, ssl\n"
         "with httpx.Client(verify=ssl.create_default_context(cafile=OTHER_CA)) as c:\n"
@@ -201,7 +203,12 @@ def run_child(
         imports=imports,
     )
     done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     results: list[list[str]] = json.loads(done.stdout.splitlines()[-1])

@@ -276,9 +276,13 @@ def _rebuilt_context(module_name: str, module: Any) -> ssl.SSLContext:
         return context
     # requests 2.32.x: create_urllib3_context() + load_verify_locations(DEFAULT_CA_BUNDLE_PATH),
     # with the urllib3 the requests copy uses (pip vendors its own).
-    urllib3_ssl = sys.modules.get(module_name.replace("requests.adapters", "urllib3.util.ssl_"))
+    urllib3_ssl: Any = sys.modules.get(
+        module_name.replace("requests.adapters", "urllib3.util.ssl_")
+    )
     if urllib3_ssl is None:
-        from urllib3.util import ssl_ as urllib3_ssl
+        import urllib3.util.ssl_
+
+        urllib3_ssl = urllib3.util.ssl_
     context = urllib3_ssl.create_urllib3_context()
     context.load_verify_locations(module.DEFAULT_CA_BUNDLE_PATH)
     return context
