@@ -113,7 +113,7 @@ CHILD = """
 import json, os, sys, warnings
 warnings.simplefilter("ignore")
 URL, HOST, PORT, MONGO_PORT, OTHER_CA = {url!r}, "localhost", {port}, {mongo_port}, {other_ca!r}
-import trustresolve
+import {injector} as injector
 
 def client():
 {body}
@@ -133,9 +133,9 @@ for step in {steps!r}:
     if step == "import":
         exec({imports!r})
     elif step == "inject":
-        trustresolve.inject_into_ssl()
+        injector.inject_into_ssl()
     elif step == "extract":
-        trustresolve.extract_from_ssl()
+        injector.extract_from_ssl()
     else:
         results.append(attempt())
 print(json.dumps(results))
@@ -190,10 +190,16 @@ def child_env(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> dict[
 
 
 def run_child(
-    env: dict[str, str], servers: tuple[int, int], body: str, imports: str, steps: list[str]
+    env: dict[str, str],
+    servers: tuple[int, int],
+    body: str,
+    imports: str,
+    steps: list[str],
+    injector: str = "trustresolve",
 ) -> list[list[str]]:
     port, mongo_port = servers
     code = CHILD.format(
+        injector=injector,
         url=f"https://localhost:{port}/",
         port=port,
         mongo_port=mongo_port,
@@ -269,3 +275,65 @@ def test_a_certifi_path_stays_the_library_default_only(tmp_path: Path) -> None:
     assert not _is_certifi_bundle(str(tmp_path / "cacert.pem"))
     assert not _is_certifi_bundle("/etc/ssl/certs/ca-certificates.crt")
     assert not _is_certifi_bundle(42)
+
+
+# --- the comparison page -----------------------------------------------------------------------
+
+ADOPTING_PAGE = os.path.join(os.path.dirname(__file__), os.pardir, "docs", "adopting.rst")
+
+
+def _documented_table() -> dict[str, list[str]]:
+    """The rows of the csv-table on docs/adopting.rst: client -> the four yes/no cells."""
+    import csv
+
+    with open(ADOPTING_PAGE, encoding="utf-8") as page:
+        lines = page.read().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(".. csv-table:: What"))
+    rows = []
+    for line in lines[start + 1 :]:
+        if line.strip().startswith(":") or not line.strip():
+            if rows:
+                break
+            continue
+        rows.append(line.strip())
+    return {row[0]: row[1:] for row in csv.reader(rows, skipinitialspace=True)}
+
+
+def _truststore_cell(result: list[str]) -> str:
+    """ "yes", "no" (verification failed), or "no (Error)" for any other failure."""
+    kind, text = result
+    if kind == "ok":
+        return "yes"
+    if "certificate verify failed" in text.lower():
+        return "no"
+    return f"no ({text.split(':', 1)[0]})"
+
+
+def test_the_comparison_page_shows_what_was_measured(
+    child_env: dict[str, str], servers: tuple[int, int]
+) -> None:
+    truststore = pytest.importorskip("truststore", reason="truststore needs Python 3.10 or newer")
+    if sys.implementation.name != "cpython" or sys.version_info[:2] != (3, 11):
+        pytest.skip("the page records truststore's behaviour as measured on CPython 3.11")
+    if not truststore.__version__.startswith("0.10."):
+        pytest.skip(f"the page records truststore 0.10, this is {truststore.__version__}")
+    # truststore verifies with OpenSSL's default paths on Linux: the test CA goes there.
+    env = {name: value for name, value in child_env.items() if name != "TRUSTRESOLVE_CONFIG"}
+    env["SSL_CERT_FILE"] = os.path.join(os.path.dirname(env["OTHER_CA"]), "test-ca.pem")
+    measured = {}
+    for client in sorted(CLIENTS):
+        if not _available(client):
+            continue
+        cells = ["yes", "yes"]  # trustresolve: proven call by call in the test above
+        for order in ("imported-before", "imported-after"):
+            steps = ["import", "inject", "call"]
+            if order == "imported-after":
+                steps = ["inject", "import", "call"]
+            results = run_child(env, servers, CLIENTS[client], IMPORTS[client], steps, "truststore")
+            cells.append(_truststore_cell(results[-1]))
+        measured[client] = cells
+    documented = _documented_table()
+    assert {name: documented.get(name) for name in measured} == measured, (
+        "docs/adopting.rst's table differs from this run: "
+        + "; ".join(f"{name}: {', '.join(cells)}" for name, cells in measured.items())
+    )
