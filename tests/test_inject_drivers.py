@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import importlib
 import os
+import ssl
 import subprocess
 import sys
 import warnings
 from concurrent import futures
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
@@ -97,6 +98,24 @@ def test_requests_verify_where_trusts_exactly_the_store(ca: trustme.CA) -> None:
         with pytest.raises(requests.exceptions.SSLError):
             requests.get(url, timeout=10)  # certifi does not hold the test CA
         assert requests.get(url, timeout=10, verify=trustresolve.where()).text == "ok"
+
+
+def test_the_adapter_hazard_the_page_names_is_real(ca: trustme.CA) -> None:
+    # docs/adopting.rst: an HTTPAdapter's ssl_context gets certifi's bundle loaded into it.
+    from requests.adapters import HTTPAdapter
+
+    context = ssl.create_default_context(cadata=ca.cert_pem.bytes().decode("ascii"))
+
+    class ContextAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["ssl_context"] = context
+            super().init_poolmanager(*args, **kwargs)
+
+    with TLSServer(server_context(ca.issue_cert("localhost")), http_ok) as server:
+        session = requests.Session()
+        session.mount("https://", ContextAdapter())
+        assert session.get(f"https://localhost:{server.port}/", timeout=10).text == "ok"
+    assert context.cert_store_stats()["x509_ca"] > 1  # more than the one CA it was given
 
 
 # --- gRPC --------------------------------------------------------------------------------------
