@@ -304,7 +304,11 @@ def test_env_root_names_paths_inside_the_tree(
 ) -> None:
     code, out, _ = run(capsys, "--env", "--root", str(tree), "--shell", "powershell")
     assert code == 0
-    assert out.strip() == "$env:SSL_CERT_FILE = '/etc/ssl/certs/ca-certificates.crt'"
+    # gRPC reads its own variable, not OpenSSL's: the bundle is named for it too.
+    assert out.strip().splitlines() == [
+        "$env:SSL_CERT_FILE = '/etc/ssl/certs/ca-certificates.crt'",
+        "$env:GRPC_DEFAULT_SSL_ROOTS_FILE_PATH = '/etc/ssl/certs/ca-certificates.crt'",
+    ]
 
 
 def test_env_quoting_per_shell() -> None:

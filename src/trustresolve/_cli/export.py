@@ -98,7 +98,12 @@ def _fsync_directory(directory: str) -> None:
 
 
 def env_assignments(resolution: Resolution, *, in_tree: bool = False) -> list[tuple[str, str]]:
-    """``[("SSL_CERT_FILE", path), ("SSL_CERT_DIR", path)?]`` for the resolved store.
+    """``SSL_CERT_FILE``, ``SSL_CERT_DIR`` and ``GRPC_DEFAULT_SSL_ROOTS_FILE_PATH`` for the store.
+
+    gRPC does not read OpenSSL's variables: it trusts the roots bundled in the grpcio wheel
+    unless ``GRPC_DEFAULT_SSL_ROOTS_FILE_PATH`` names a PEM file (gRPC core's
+    ``src/core/lib/security/security_connector/load_system_roots``/``ssl_utils.cc``), so the
+    bundle is named a second time under that name.
 
     On this machine the file is :func:`trustresolve.where` (materialized in the cache for stores
     that are not one file). For a ``--root`` tree the paths are those *inside* the tree, as the
@@ -118,13 +123,18 @@ def env_assignments(resolution: Resolution, *, in_tree: bool = False) -> list[tu
                 "it; write one with --root DIR --export DIR/path/bundle.pem and set "
                 "SSL_CERT_FILE=/path/bundle.pem in the image"
             )
-        return pairs
+        return _with_grpc(pairs)
     from .._store.resolve import where
 
     pairs = [("SSL_CERT_FILE", where(resolution))]
     if source.capath:
         pairs.append(("SSL_CERT_DIR", source.capath))
-    return pairs
+    return _with_grpc(pairs)
+
+
+def _with_grpc(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    bundle = dict(pairs).get("SSL_CERT_FILE")
+    return [*pairs, ("GRPC_DEFAULT_SSL_ROOTS_FILE_PATH", bundle)] if bundle else pairs
 
 
 def _quote(shell: str, name: str, value: str) -> str:

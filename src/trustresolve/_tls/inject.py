@@ -1,45 +1,47 @@
 """``inject_into_ssl()`` / ``extract_from_ssl()``: the resolved store as the process default.
 
-The one patch that matters is ``ssl.SSLContext.load_default_certs``, set on the class: every
-context, whoever made it and whenever its module was imported, looks the method up on the class
-at call time. ``ssl.create_default_context()`` calls it when no CA is given (also through
-references taken with ``from ssl import create_default_context`` before injection), urllib3's
-``ssl_wrap_socket`` calls it, and PyMongo's ``get_ssl_context`` calls it without ``tlsCAFile``.
+Two patches on the ``ssl.SSLContext`` class reach every context, whoever made it and whenever
+its module was imported, because methods are looked up on the class at call time:
 
-Some libraries build a context at import time and keep it, so the class patch comes too late
-for them; those objects are swapped here and put back on extraction, the way truststore's
-``inject_into_ssl`` swaps requests' preloaded context (truststore ``src/truststore/_api.py``):
+- ``load_default_certs``: what ``ssl.create_default_context()`` calls when no CA is given (also
+  through references taken with ``from ssl import create_default_context`` before injection),
+  what urllib3's ``ssl_wrap_socket``, asyncio's streams, ``urllib.request`` and PyMongo's
+  ``get_ssl_context`` reach without a CA of their own.
+- ``load_verify_locations``: a library whose *default* is certifi's bundle (requests'
+  ``DEFAULT_CA_BUNDLE_PATH``, httpx's ``create_ssl_context``, pip's vendored copies) hands that
+  file to this method. A ``cafile`` that is a certifi package's ``cacert.pem`` is the library's
+  default, not a user's choice, so the resolved store is loaded in its place. Any other file,
+  directory or ``cadata`` the user named is loaded as given: an explicit CA keeps its meaning.
 
-- aiohttp: ``aiohttp.connector._SSL_CONTEXT_VERIFIED``, made by ``ssl.create_default_context()``
-  when ``aiohttp.connector`` is imported, is what every ``ssl=True`` request uses.
-- requests 2.32.x: ``requests.adapters._preloaded_ssl_context`` (certifi, loaded at import).
-- requests (all versions): ``verify=True`` means ``DEFAULT_CA_BUNDLE_PATH`` (certifi), read from
-  ``requests.adapters``; it is pointed at :func:`trustresolve.where`. ``REQUESTS_CA_BUNDLE``
-  still wins, as requests documents.
-- PyMongo with PyOpenSSL (``pymongo[ocsp]``): its own ``SSLContext`` class is patched like the
-  stdlib's, loading :func:`trustresolve.where`.
+Some libraries build a context when they are imported and keep it; those objects are swapped
+here, the way truststore's ``inject_into_ssl`` swaps requests' preloaded context (truststore
+``src/truststore/_api.py``): aiohttp's ``connector._SSL_CONTEXT_VERIFIED`` and requests 2.32's
+``adapters._preloaded_ssl_context``. If such a module is first imported *during* injection, its
+context already holds the resolved store; extraction rebuilds it with the library's own factory,
+so that after :func:`extract_from_ssl` every library is as it would be had injection never
+happened. Contexts that user code created during injection keep what they loaded.
 
 Only modules already imported are touched (nothing is imported for the sake of patching it),
-and nothing happens at import time. A module imported *after* injection builds its contexts
-through ``load_default_certs`` and is covered, except requests, which reads certifi's path at
-import: import it first, or pass ``verify=trustresolve.where()``.
+and importing this module patches nothing.
 """
 
 from __future__ import annotations
 
+import os
 import ssl
 import sys
 import threading
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .context import resolved_source
+from .context import InsecureContextWarning, resolved_source
 from .load import load_source
 
 __all__ = ["extract_from_ssl", "inject_into_ssl", "is_injected"]
 
 _MISSING = object()  # "the attribute did not exist" (restored by deleting it)
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: resolving under the lock may build contexts itself
 
 
 @dataclass(frozen=True)
@@ -67,10 +69,14 @@ class _Swap:
 @dataclass
 class _State:
     stdlib_load_default_certs: Callable[..., None]
+    stdlib_load_verify_locations: Callable[..., None]
     swaps: list[_Swap] = field(default_factory=list)
+    # Preloaded-context holders already imported at injection (swapped, so restored by undo).
+    preloaded_at_injection: set[str] = field(default_factory=set)
 
 
 _active: dict[str, _State] = {}  # "state" -> the injection in effect (no `global` needed)
+_warned: set[str] = set()
 
 
 def _own_attribute(holder: Any, name: str) -> Any:
@@ -81,28 +87,49 @@ def _own_attribute(holder: Any, name: str) -> Any:
 def inject_into_ssl() -> None:
     """Make the resolved store the default trust store of every ``ssl`` context in the process.
 
-    Idempotent and thread-safe. Resolves first, so a machine without a usable store fails here
-    with :class:`NoTrustStoreError` rather than inside someone else's handshake.
+    Every client that would verify against ``ssl``'s defaults or against certifi's bundle
+    verifies against the resolved store instead, whether it was imported before or after this
+    call: ``ssl.create_default_context()``, urllib3, requests, httpx, aiohttp, ``urllib.request``,
+    asyncio streams, PyMongo and pip's vendored requests. A CA file, directory or ``cadata``
+    that the user passed explicitly is kept. Contexts built before injection keep their roots,
+    except the import-time contexts of aiohttp and requests, which are swapped.
+
+    Idempotent and thread-safe; :func:`extract_from_ssl` undoes it exactly. Resolves first, so a
+    machine without a usable store fails here with :class:`NoTrustStoreError` rather than inside
+    someone else's handshake.
     """
     with _lock:
         if "state" in _active:
             return
         resolved_source()
-        state = _State(ssl.SSLContext.load_default_certs)
-        _swap(state, ssl.SSLContext, "load_default_certs", _patched_load_default_certs)
-        _swap_pyopenssl_context(state)
-        _swap_preloaded_contexts(state)
+        state = _State(ssl.SSLContext.load_default_certs, ssl.SSLContext.load_verify_locations)
+        # Active before the swaps: rebuilding a preloaded context goes through the patches.
         _active["state"] = state
+        try:
+            _swap(state, ssl.SSLContext, "load_default_certs", _patched_load_default_certs)
+            _swap(state, ssl.SSLContext, "load_verify_locations", _patched_load_verify_locations)
+            _swap_pyopenssl_context(state)
+            _swap_preloaded_contexts(state)
+        except BaseException:
+            del _active["state"]
+            for swap in reversed(state.swaps):
+                swap.undo()
+            raise
 
 
 def extract_from_ssl() -> None:
-    """Undo :func:`inject_into_ssl` exactly: every replaced attribute gets its original back."""
+    """Undo :func:`inject_into_ssl` exactly: every replaced attribute gets its original back.
+
+    Import-time contexts of libraries first imported while injection was in effect are rebuilt
+    with the library's own factory, so they trust what they would have trusted without it.
+    """
     with _lock:
         state = _active.pop("state", None)
         if state is None:
             return
         for swap in reversed(state.swaps):
             swap.undo()
+        _rebuild_preloaded_contexts(state)
 
 
 def is_injected() -> bool:
@@ -116,23 +143,79 @@ def _swap(state: _State, holder: Any, name: str, replacement: Any) -> None:
     state.swaps.append(swap)
 
 
+def _store_to_load() -> Any:
+    """The resolved source to load for a client context, or None to keep ``ssl``'s behaviour.
+
+    A native (OS-verified) source without a snapshot has no file to load.
+    """
+    source = resolved_source()
+    return source if source.without_native() is not None else None
+
+
 def _patched_load_default_certs(
     self: ssl.SSLContext, purpose: ssl.Purpose = ssl.Purpose.SERVER_AUTH
 ) -> None:
     """The resolved store for contexts that verify servers; ``ssl``'s own for the rest.
 
     A server verifying client certificates (``Purpose.CLIENT_AUTH``) has nothing to do with the
-    roots a client trusts, so it keeps ``ssl``'s behaviour. A native (OS-verified) source
-    without a snapshot has no file to load either: such contexts keep ``ssl``'s defaults.
+    roots a client trusts, so it keeps ``ssl``'s behaviour.
     """
     state = _active.get("state")
-    source = resolved_source() if purpose == ssl.Purpose.SERVER_AUTH else None
-    if source is None or source.without_native() is None:
+    source = _store_to_load() if purpose == ssl.Purpose.SERVER_AUTH else None
+    if source is None:
         # After extraction (a bound method kept from before) the class has its method back.
         original = state.stdlib_load_default_certs if state else ssl.SSLContext.load_default_certs
         original(self, purpose)
         return
+    _warn_if_called_by_pymysql()
     load_source(self, source)
+
+
+def _patched_load_verify_locations(
+    self: ssl.SSLContext, cafile: Any = None, capath: Any = None, cadata: Any = None
+) -> None:
+    """A certifi bundle given as a library's default becomes the resolved store."""
+    state = _active.get("state")
+    original = state.stdlib_load_verify_locations if state else ssl.SSLContext.load_verify_locations
+    source = _store_to_load() if cafile is not None and _is_certifi_bundle(cafile) else None
+    if source is None:
+        original(self, cafile, capath, cadata)
+        return
+    load_source(self, source)
+    if capath is not None or cadata is not None:
+        original(self, None, capath, cadata)
+
+
+def _is_certifi_bundle(cafile: Any) -> bool:
+    """Whether ``cafile`` is a certifi package's ``cacert.pem`` (certifi, pip's vendored copy)."""
+    try:
+        path = os.fsdecode(os.fspath(cafile))
+    except TypeError:
+        return False  # let ssl raise its own error for what is not a path
+    directory, name = os.path.split(os.path.normpath(path))
+    return name == "cacert.pem" and os.path.basename(directory) == "certifi"
+
+
+def _warn_if_called_by_pymysql() -> None:
+    """PyMySQL turns hostname checking off when it is given no CA (``_create_ssl_ctx``).
+
+    Injection gives that context trusted roots, so a certificate for another host signed by a
+    trusted CA would be accepted without a word: say so once, with the fix.
+    """
+    caller = sys._getframe(3) if hasattr(sys, "_getframe") else None
+    if caller is None or caller.f_globals.get("__name__") != "pymysql.connections":
+        return
+    if "pymysql" in _warned:
+        return
+    _warned.add("pymysql")
+    warnings.warn(
+        "PyMySQL was given no CA, so it turns hostname checking off (ssl_verify_identity has no "
+        "effect): inject_into_ssl() does not change that. Pass the CA explicitly to keep the "
+        "hostname check: pymysql.connect(..., ssl_ca=trustresolve.where(), "
+        "ssl_verify_identity=True)",
+        InsecureContextWarning,
+        stacklevel=4,
+    )
 
 
 def _swap_pyopenssl_context(state: _State) -> None:
@@ -150,27 +233,54 @@ def _swap_pyopenssl_context(state: _State) -> None:
     _swap(state, context_class, "load_default_certs", load_default_certs)
 
 
+# module -> attribute holding a context built when the module was imported.
+_PRELOADED = {
+    "aiohttp.connector": "_SSL_CONTEXT_VERIFIED",
+    "requests.adapters": "_preloaded_ssl_context",
+    "pip._vendor.requests.adapters": "_preloaded_ssl_context",
+}
+
+
 def _swap_preloaded_contexts(state: _State) -> None:
-    aiohttp_connector = sys.modules.get("aiohttp.connector")
-    make_context = getattr(aiohttp_connector, "_make_ssl_context", None)
-    if callable(make_context) and hasattr(aiohttp_connector, "_SSL_CONTEXT_VERIFIED"):
-        # aiohttp's own factory, now reaching the patched load_default_certs.
-        _swap(state, aiohttp_connector, "_SSL_CONTEXT_VERIFIED", make_context(True))
-    adapters = sys.modules.get("requests.adapters")
-    if adapters is None:
-        return
     from .._store.resolve import where
 
-    if hasattr(adapters, "DEFAULT_CA_BUNDLE_PATH"):
-        _swap(state, adapters, "DEFAULT_CA_BUNDLE_PATH", where())
-    if getattr(adapters, "_preloaded_ssl_context", None) is not None:
-        _swap(state, adapters, "_preloaded_ssl_context", _requests_preloaded_context())
+    for module_name, attribute in _PRELOADED.items():
+        module = sys.modules.get(module_name)
+        if getattr(module, attribute, None) is None:
+            continue
+        state.preloaded_at_injection.add(module_name)
+        _swap(state, module, attribute, _rebuilt_context(module_name, module))
+    for module_name in ("requests.adapters", "pip._vendor.requests.adapters"):
+        adapters = sys.modules.get(module_name)
+        if adapters is not None and hasattr(adapters, "DEFAULT_CA_BUNDLE_PATH"):
+            _swap(state, adapters, "DEFAULT_CA_BUNDLE_PATH", where())
 
 
-def _requests_preloaded_context() -> ssl.SSLContext:
-    # requests 2.32.x: create_urllib3_context() + the CA bundle; the bundle is now ours.
-    from urllib3.util.ssl_ import create_urllib3_context
+def _rebuild_preloaded_contexts(state: _State) -> None:
+    """After undoing the patches: contexts that modules built at import *during* injection."""
+    for module_name, attribute in _PRELOADED.items():
+        module = sys.modules.get(module_name)
+        if module_name in state.preloaded_at_injection:
+            continue
+        if getattr(module, attribute, None) is None:
+            continue
+        setattr(module, attribute, _rebuilt_context(module_name, module))
 
-    context = create_urllib3_context()
-    load_source(context, resolved_source())
+
+def _rebuilt_context(module_name: str, module: Any) -> ssl.SSLContext:
+    """The context the library itself builds at import, made now (patched or not)."""
+    if module_name == "aiohttp.connector":
+        context: ssl.SSLContext = module._make_ssl_context(True)
+        return context
+    # requests 2.32.x: create_urllib3_context() + load_verify_locations(DEFAULT_CA_BUNDLE_PATH),
+    # with the urllib3 the requests copy uses (pip vendors its own).
+    urllib3_ssl: Any = sys.modules.get(
+        module_name.replace("requests.adapters", "urllib3.util.ssl_")
+    )
+    if urllib3_ssl is None:
+        import urllib3.util.ssl_
+
+        urllib3_ssl = urllib3.util.ssl_
+    context = urllib3_ssl.create_urllib3_context()
+    context.load_verify_locations(module.DEFAULT_CA_BUNDLE_PATH)
     return context

@@ -1,0 +1,196 @@
+"""Clients that injection cannot reach, and what trustresolve does for them instead.
+
+- PyMySQL turns hostname checking off when it is given no CA: injection warns, with the fix.
+- gRPC trusts the roots bundled in its wheel, not OpenSSL's: ``--env`` names the bundle as
+  ``GRPC_DEFAULT_SSL_ROOTS_FILE_PATH``; ``root_certificates=`` takes :func:`trustresolve.contents`.
+- requests: ``verify=trustresolve.where()`` is the one-line form (an adapter given an
+  ``ssl_context`` still has requests add certifi's bundle to it).
+
+The test CA is trusted only through trustresolve's config file, as in ``test_inject_clients``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import ssl
+import subprocess
+import sys
+import warnings
+from concurrent import futures
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import requests
+import trustme
+
+import trustresolve
+from tls_servers import TLSServer, http_ok, pinned_store, server_context
+from trustresolve import InsecureContextWarning
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def config_store(ca: trustme.CA, tmp_path: Path) -> Iterator[str]:
+    ca.cert_pem.write_to_path(str(tmp_path / "test-ca.pem"))
+    ini = tmp_path / "trustresolve.ini"
+    ini.write_text("[trustresolve]\ncafile = test-ca.pem\nnative = false\n")
+    with pinned_store({"TRUSTRESOLVE_CONFIG": str(ini)}):
+        yield str(ini)
+
+
+@pytest.fixture
+def injected(config_store: str) -> Iterator[None]:
+    trustresolve.inject_into_ssl()
+    try:
+        yield
+    finally:
+        trustresolve.extract_from_ssl()
+
+
+# --- PyMySQL -----------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("injected")
+def test_pymysql_without_a_ca_is_warned_about(monkeypatch: pytest.MonkeyPatch) -> None:
+    pymysql_connections = pytest.importorskip("pymysql.connections")
+    from trustresolve._tls import inject
+
+    monkeypatch.setattr(inject, "_warned", set())
+    # What pymysql.connect(ssl_verify_cert=True, ssl_verify_identity=True) hands its builder.
+    with pytest.warns(InsecureContextWarning, match=r"ssl_ca=trustresolve\.where\(\)"):
+        context = pymysql_connections.Connection._create_ssl_ctx(
+            None, {"check_hostname": True, "verify_mode": True}
+        )
+    assert context.check_hostname is False  # PyMySQL's own choice, which the warning names
+
+
+@pytest.mark.usefixtures("injected")
+def test_pymysql_given_the_ca_keeps_hostname_checking(monkeypatch: pytest.MonkeyPatch) -> None:
+    pymysql_connections = pytest.importorskip("pymysql.connections")
+    from trustresolve._tls import inject
+
+    monkeypatch.setattr(inject, "_warned", set())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InsecureContextWarning)
+        context = pymysql_connections.Connection._create_ssl_ctx(
+            None, {"ca": trustresolve.where(), "check_hostname": True, "verify_mode": True}
+        )
+    assert context.check_hostname is True
+
+
+# --- requests ----------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("config_store")
+def test_requests_verify_where_trusts_exactly_the_store(ca: trustme.CA) -> None:
+    context = server_context(ca.issue_cert("localhost"))
+    with TLSServer(context, http_ok) as server:
+        url = f"https://localhost:{server.port}/"
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get(url, timeout=10)  # certifi does not hold the test CA
+        assert requests.get(url, timeout=10, verify=trustresolve.where()).text == "ok"
+
+
+def test_the_adapter_hazard_the_page_names_is_real(ca: trustme.CA) -> None:
+    # docs/adopting.rst: an HTTPAdapter's ssl_context gets certifi's bundle loaded into it.
+    from requests.adapters import HTTPAdapter
+
+    context = ssl.create_default_context(cadata=ca.cert_pem.bytes().decode("ascii"))
+
+    class ContextAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["ssl_context"] = context
+            super().init_poolmanager(*args, **kwargs)
+
+    with TLSServer(server_context(ca.issue_cert("localhost")), http_ok) as server:
+        session = requests.Session()
+        session.mount("https://", ContextAdapter())
+        assert session.get(f"https://localhost:{server.port}/", timeout=10).text == "ok"
+    assert context.cert_store_stats()["x509_ca"] > 1  # more than the one CA it was given
+
+
+# --- gRPC --------------------------------------------------------------------------------------
+
+# requirements/tests.txt installs grpcio wherever it has a wheel: CPython, not PyPy.
+grpc = importlib.import_module("grpc") if sys.implementation.name == "cpython" else None
+
+
+def _echo_server(ca: trustme.CA) -> tuple[object, int]:
+    assert grpc is not None
+    leaf = ca.issue_cert("localhost")
+    credentials = grpc.ssl_server_credentials(
+        [(leaf.private_key_pem.bytes(), b"".join(blob.bytes() for blob in leaf.cert_chain_pems))]
+    )
+
+    def echo(request: bytes, _context: object) -> bytes:
+        return request
+
+    handler = grpc.method_handlers_generic_handler(
+        "test.Echo", {"Echo": grpc.unary_unary_rpc_method_handler(echo)}
+    )
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2), handlers=[handler])
+    port = server.add_secure_port("127.0.0.1:0", credentials)
+    server.start()
+    return server, port
+
+
+@pytest.fixture
+def grpc_server(ca: trustme.CA) -> Iterator[int]:
+    if grpc is None:
+        pytest.skip("grpcio publishes no wheel for PyPy")
+    server, port = _echo_server(ca)
+    try:
+        yield port
+    finally:
+        server.stop(None)  # type: ignore[attr-defined]
+
+
+def _call(port: int, credentials: object) -> bytes:
+    assert grpc is not None
+    options = (("grpc.ssl_target_name_override", "localhost"),)
+    with grpc.secure_channel(f"127.0.0.1:{port}", credentials, options=options) as channel:
+        echo = channel.unary_unary("/test.Echo/Echo")
+        reply: bytes = echo(b"ping", timeout=10)
+        return reply
+
+
+@pytest.mark.usefixtures("config_store")
+def test_grpc_root_certificates_from_contents(grpc_server: int) -> None:
+    assert grpc is not None
+    with pytest.raises(grpc.RpcError):
+        _call(grpc_server, grpc.ssl_channel_credentials())  # grpcio's bundled roots
+    roots = trustresolve.contents().encode("ascii")
+    assert _call(grpc_server, grpc.ssl_channel_credentials(root_certificates=roots)) == b"ping"
+
+
+def test_grpc_default_roots_from_the_env_line(
+    grpc_server: int, config_store: str, tmp_path: Path
+) -> None:
+    # What `eval "$(python -m trustresolve --env)"` does for a gRPC program started afterwards.
+    env = {k: v for k, v in os.environ.items() if k not in {"SSL_CERT_FILE", "SSL_CERT_DIR"}}
+    env["TRUSTRESOLVE_CONFIG"] = config_store
+    script = (
+        f'eval "$({sys.executable} -m trustresolve --env)" && {sys.executable} -c '
+        '"import os, sys, grpc; '
+        "ch = grpc.secure_channel(sys.argv[1], grpc.ssl_channel_credentials(), "
+        "options=(('grpc.ssl_target_name_override', 'localhost'),)); "
+        "print(ch.unary_unary('/test.Echo/Echo')(b'ping', timeout=10).decode(), "
+        "os.environ['GRPC_DEFAULT_SSL_ROOTS_FILE_PATH'])\" "
+        f"127.0.0.1:{grpc_server}"
+    )
+    done = subprocess.run(
+        ["sh", "-c", script], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    reply, roots = done.stdout.split()
+    assert reply == "ping"
+    assert os.path.isfile(roots)
