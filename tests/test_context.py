@@ -20,7 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
 import trustresolve._tls.context as context_module
-from tls_servers import TLSServer, pinned_store, server_context
+from support.servers import TLSServer, pinned_store, server_context
 from trustresolve._errors import ConfigurationError
 from trustresolve._machine.model import Resolution, TrustSource
 from trustresolve._tls.context import (

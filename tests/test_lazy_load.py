@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID
 
-from _lazy_servers import handshake, tls_server
+from support.servers import handshake, tls_server
 from trustresolve._errors import TrustSourceLoadError
 from trustresolve._machine.model import TrustSource
 from trustresolve._tls import load as _load

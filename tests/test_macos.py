@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from _fixture_trees import FIXTURES, facts_for, run_cli, tree
+from support.cli import run_cli
+from support.trees import FIXTURES, facts_for, tree
 from trustresolve._backends.macos_keychain import SNAPSHOT_NOTE, MacOSKeychainBackend
 from trustresolve._backends.macos_python_org import MacOSPythonOrgBackend
 from trustresolve._backends.macos_trust import (

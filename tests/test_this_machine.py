@@ -21,7 +21,7 @@ import pytest
 
 import trustresolve
 import trustresolve._store.resolve as resolve_module
-from test_unix_layouts import clean_env
+from support.cli import clean_env, run_cli
 from trustresolve import PlatformFacts, Resolution
 
 DEBIAN_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
@@ -80,15 +80,7 @@ def test_where_and_contents_on_this_machine(machine: Any) -> None:
 
 
 def test_cli_on_this_machine() -> None:
-    env = clean_env()
-    done = subprocess.run(
-        [sys.executable, "-m", "trustresolve", "--which"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    done = run_cli("--which", env=clean_env(), timeout=60)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == f"Trust store: distro (file), {bundle_count()} certificates"
@@ -197,14 +189,7 @@ def copy_etc_ssl(root: str) -> None:
 
 
 def run_root(root: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trustresolve", "--which", *extra, "--root", root],
-        capture_output=True,
-        text=True,
-        env=clean_env(),
-        timeout=120,
-        check=False,
-    )
+    return run_cli("--which", *extra, "--root", root, env=clean_env())
 
 
 def test_copy_of_etc_ssl_alone(tmp_path: Any) -> None:
