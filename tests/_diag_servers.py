@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import trustme
 
-from support.ca import crl, leaf_with_aia
+from support.ca import leaf_with_aia, signed_crl
 from support.servers import (
     Handler,
     closed_port,
@@ -34,4 +34,4 @@ __all__ = [
 
 def crl_revoking(ca: trustme.CA, leaf: trustme.LeafCert) -> bytes:
     """A PEM CRL from ``ca`` that revokes ``leaf``."""
-    return crl(ca, [leaf])
+    return signed_crl(ca, [leaf])

@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 import trustme
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 
+from support.ca import dn, mint
 from trustresolve._cli.check import describe_library
 from trustresolve._cli.export import render_env
 from trustresolve._cli.main import main
@@ -34,27 +33,10 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
 
 
-def _self_signed(name: str, not_after: datetime.datetime) -> bytes:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "DE"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, 'Test, "Quoted" + Co'),
-            x509.NameAttribute(NameOID.COMMON_NAME, name),
-        ]
-    )
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_after - datetime.timedelta(days=400))
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.PEM)
+def _self_signed(common_name: str, not_after: datetime.datetime) -> bytes:
+    subject = dn(common_name, country="DE", organization='Test, "Quoted" + Co')
+    not_before = not_after - datetime.timedelta(days=400)
+    return mint(subject, not_before=not_before, not_after=not_after).pem
 
 
 @pytest.fixture

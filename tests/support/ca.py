@@ -28,7 +28,17 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
-__all__ = ["DAY", "NOW", "Minted", "bare", "crl", "from_trustme", "leaf_with_aia", "mint", "name"]
+__all__ = [
+    "DAY",
+    "NOW",
+    "Minted",
+    "bare",
+    "dn",
+    "from_trustme",
+    "leaf_with_aia",
+    "mint",
+    "signed_crl",
+]
 
 NOW = datetime.datetime.now(datetime.timezone.utc)
 DAY = datetime.timedelta(days=1)
@@ -63,14 +73,15 @@ class Minted(NamedTuple):
         )
 
 
-def name(
+def dn(
     common_name: str,
     *,
     kind: _ASN1Type = UTF8,
     organization: str | None = None,
     country: str | None = None,
 ) -> x509.Name:
-    """``C=country, O=organization, CN=common_name`` (the parts given), CN of string ``kind``."""
+    """The distinguished name ``C=country, O=organization, CN=common_name`` (the parts given);
+    the CN is of string type ``kind``."""
     attributes = []
     if country is not None:
         attributes.append(x509.NameAttribute(NameOID.COUNTRY_NAME, country))
@@ -108,7 +119,7 @@ def mint(
     ``issuer_name`` overrides the issuer field (a name OpenSSL matches only in canonical form).
     ``hosts`` are DNS names or IP addresses for the SAN; ``aia_url`` names the issuer's URL.
     """
-    subject_name = name(subject) if isinstance(subject, str) else subject
+    subject_name = dn(subject) if isinstance(subject, str) else subject
     key = key or ec.generate_private_key(ec.SECP256R1())
     signer_key = issuer.key if issuer else key
     is_ca = not hosts if ca is None else ca
@@ -164,7 +175,7 @@ def bare(
     return Minted(cert, key)
 
 
-def crl(
+def signed_crl(
     issuer: trustme.CA, revoked: Iterable[trustme.LeafCert | int], *, der: bool = False
 ) -> bytes:
     """A CRL signed by ``issuer`` revoking ``revoked`` (leaves or serial numbers)."""
