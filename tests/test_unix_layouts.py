@@ -65,6 +65,8 @@ NEVER_STORES = (
 )
 
 
+# The old name, for tests written against it; it goes with the shims of tests/support.
+tree_path = tree
 LAYOUT_TREES = tree_names(exclude=("edge-", "env-", "config-"))
 
 
