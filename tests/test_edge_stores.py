@@ -12,7 +12,7 @@ import os
 import shutil
 import stat
 import threading
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -249,36 +249,54 @@ def test_device_node_inside_the_root_is_refused(tmp_path: Any) -> None:
     assert resolution.source.display_cafile == "/etc/ssl/cert.pem"
 
 
-def test_huge_bundle_is_refused_without_reading_it_all(tmp_path: Any) -> None:
-    root = copy_tree("edge-fifo", tmp_path)
-    huge = os.path.join(root, CA_CRT.lstrip("/"))
-    with open(huge, "wb") as handle:  # sparse: costs no disk
+def _sparse_over_the_bound(bundle: str) -> None:
+    with open(bundle, "wb") as handle:  # sparse: costs no disk
         handle.truncate(MAX_BUNDLE_BYTES + 1)
-    resolution = resolve_with_timeout(root)
-    attempt = attempt_for(resolution, CA_CRT)
-    assert attempt.outcome == "invalid"
-    assert "larger than" in attempt.detail
-    assert resolution.source is not None
-    assert resolution.source.display_cafile == "/etc/ssl/cert.pem"
 
 
-def test_whitespace_only_bundle_is_empty(tmp_path: Any) -> None:
-    root = copy_tree("edge-fifo", tmp_path)
-    with open(os.path.join(root, CA_CRT.lstrip("/")), "w") as handle:
+def _whitespace_only(bundle: str) -> None:
+    with open(bundle, "w") as handle:
         handle.write("\n  \n\t\n")
-    resolution = resolve_with_timeout(root)
-    assert attempt_for(resolution, CA_CRT).outcome == "empty"
 
 
-def test_trusted_certificate_only_bundle_is_not_a_store(tmp_path: Any) -> None:
+def _trusted_certificate_blocks_only(bundle: str) -> None:
     """Fedora's ca-bundle.trust.crt format: trust bits OpenSSL's plain loader would drop."""
-    root = copy_tree("edge-fifo", tmp_path)
     source = os.path.join(tree("linux-fedora43"), "etc/pki/ca-trust/extracted/openssl")
-    shutil.copy(os.path.join(source, "ca-bundle.trust.crt"), os.path.join(root, CA_CRT.lstrip("/")))
+    shutil.copy(os.path.join(source, "ca-bundle.trust.crt"), bundle)
+
+
+# (how the bundle is spoiled, its attempt's outcome, in its detail, the fallback source or None)
+SPOILED_BUNDLES = [
+    pytest.param(_sparse_over_the_bound, "invalid", "larger than", "/etc/ssl/cert.pem", id="huge"),
+    pytest.param(_whitespace_only, "empty", None, None, id="whitespace-only"),
+    pytest.param(
+        _trusted_certificate_blocks_only,
+        "invalid",
+        "TRUSTED CERTIFICATE",
+        None,
+        id="trusted-certificate-only",
+    ),
+]
+
+
+@pytest.mark.parametrize(("spoil", "outcome", "detail", "fallback"), SPOILED_BUNDLES)
+def test_spoiled_bundle_is_not_a_store(
+    tmp_path: Any,
+    spoil: Callable[[str], None],
+    outcome: str,
+    detail: str | None,
+    fallback: str | None,
+) -> None:
+    root = copy_tree("edge-fifo", tmp_path)
+    spoil(os.path.join(root, CA_CRT.lstrip("/")))
     resolution = resolve_with_timeout(root)
     attempt = attempt_for(resolution, CA_CRT)
-    assert attempt.outcome == "invalid"
-    assert "TRUSTED CERTIFICATE" in attempt.detail
+    assert attempt.outcome == outcome
+    if detail is not None:
+        assert detail in attempt.detail
+    if fallback is not None:
+        assert resolution.source is not None
+        assert resolution.source.display_cafile == fallback
 
 
 def test_world_writable_bundle_and_directory_are_flagged(tmp_path: Any) -> None:

@@ -120,6 +120,14 @@ def test_resolve_with_facts_is_not_cached(machine: Any) -> None:
     assert "current" not in resolve_module._cached
 
 
+def run_threads(threads: list[threading.Thread], *, timeout: float) -> None:
+    """Start them all, then wait for each (a hang fails the test, it does not stall it)."""
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+
+
 def test_concurrent_first_calls_probe_once(machine: Any) -> None:
     calls = []
     real = resolve_module.probe_all
@@ -141,10 +149,7 @@ def test_concurrent_first_calls_probe_once(machine: Any) -> None:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    run_threads(threads, timeout=60)
     assert not errors
     assert len(results) == 16
     assert len(calls) == 1
@@ -163,10 +168,7 @@ def test_concurrent_refresh_is_consistent(machine: Any) -> None:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(i % 2 == 0,)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
+    run_threads(threads, timeout=120)
     assert not errors
     assert len(results) == 40
     sources = {

@@ -19,6 +19,7 @@ __all__ = [
     "REPO",
     "SRC",
     "facts_for",
+    "linux_facts",
     "probe_tree",
     "tree",
     "tree_names",
@@ -52,6 +53,11 @@ def facts_for(name: str, **changes: Any) -> PlatformFacts:
     """The facts of ``platform_fixtures/NAME``, with ``changes`` applied on top."""
     facts = PlatformFacts.from_root(tree(name))
     return dataclasses.replace(facts, **changes) if changes else facts
+
+
+def linux_facts(environ: dict[str, str] | None = None, *, root: str = "/") -> PlatformFacts:
+    """A Linux machine at ``root`` with only ``environ`` set and no config directories."""
+    return PlatformFacts(platform="linux", environ=environ or {}, root=root, config_dirs=())
 
 
 def probe_tree(root: str) -> tuple[Resolution | None, NoTrustStoreError | None]:
