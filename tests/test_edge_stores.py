@@ -180,16 +180,20 @@ def test_directory_link_loop_does_not_hang(tmp_path: Any) -> None:
 # Made at test time: FIFOs, devices, huge files, modes
 
 
+def assert_bundle_refused_for_cert_pem(resolution: Resolution, detail: str) -> None:
+    """The spoiled ca-certificates.crt is invalid (``detail`` says why); /etc/ssl/cert.pem wins."""
+    attempt = attempt_for(resolution, CA_CRT)
+    assert attempt.outcome == "invalid"
+    assert detail in attempt.detail
+    assert resolution.source is not None
+    assert resolution.source.display_cafile == "/etc/ssl/cert.pem"
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo")
 def test_fifo_as_the_bundle_is_skipped_without_blocking(tmp_path: Any) -> None:
     root = copy_tree("edge-fifo", tmp_path)
     os.mkfifo(os.path.join(root, CA_CRT.lstrip("/")))
-    resolution = resolve_with_timeout(root)
-    attempt = attempt_for(resolution, CA_CRT)
-    assert attempt.outcome == "invalid"
-    assert "FIFO" in attempt.detail
-    assert resolution.source is not None
-    assert resolution.source.display_cafile == "/etc/ssl/cert.pem"
+    assert_bundle_refused_for_cert_pem(resolve_with_timeout(root), "FIFO")
     code, document = run_cli_json(root)
     assert code == 0
     assert document["source"]["cafile"] == "/etc/ssl/cert.pem"
@@ -241,12 +245,7 @@ def test_device_node_inside_the_root_is_refused(tmp_path: Any) -> None:
         os.mknod(os.path.join(root, "dev/zero"), stat.S_IFCHR | 0o666, os.makedev(1, 5))
     except OSError as exc:  # containers may forbid mknod even for root
         pytest.skip(f"mknod refused: {exc}")
-    resolution = resolve_with_timeout(root)
-    attempt = attempt_for(resolution, CA_CRT)
-    assert attempt.outcome == "invalid"
-    assert "character device" in attempt.detail
-    assert resolution.source is not None
-    assert resolution.source.display_cafile == "/etc/ssl/cert.pem"
+    assert_bundle_refused_for_cert_pem(resolve_with_timeout(root), "character device")
 
 
 def _sparse_over_the_bound(bundle: str) -> None:
