@@ -1,6 +1,7 @@
 """Re-make the Windows, macOS and PyPy-on-Windows fixture trees.
 
-Run from anywhere: ``python platform_fixtures/make_native_fixtures.py``. It needs
+Run from anywhere: ``python platform_fixtures/make_native_fixtures.py`` (``--out DIR`` writes
+the trees elsewhere, to compare). It needs
 ``cryptography`` (a development dependency, never a runtime one). Every certificate is a test
 CA generated here, never a copy of a real store. Each run makes new keys, so the files change,
 but the structure and the counts the tests check do not. ``README-native.md`` describes the
@@ -9,20 +10,20 @@ trees; the trees themselves are checked in.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import datetime
 import json
 import os
 import plistlib
 import shutil
+import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Callable
 
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
-from cryptography.x509.oid import NameOID
+from make_fixture_ca import fixture_ca
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PREFIXES = ("windows-", "macos-", "pypy-windows-")
@@ -45,40 +46,13 @@ MOD_DATE = datetime.datetime(2025, 6, 1, 12, 0, 0)
 class CA:
     """A generated certificate and its key."""
 
-    def __init__(self, name: str, issuer: CA | None = None) -> None:
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        subject = x509.Name(
-            [
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "trustresolve fixtures"),
-                x509.NameAttribute(NameOID.COMMON_NAME, name),
-            ]
+    def __init__(self, name: str, *, issuer: CA | None = None) -> None:
+        self.cert, self.key = fixture_ca(
+            name,
+            not_before=NOT_BEFORE,
+            not_after=NOT_AFTER,
+            issuer=(issuer.cert, issuer.key) if issuer else None,
         )
-        signer = issuer or self
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(issuer.cert.subject if issuer else subject)
-            .public_key(self.key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(NOT_BEFORE)
-            .not_valid_after(NOT_AFTER)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-        )
-        self.cert: x509.Certificate = builder.sign(signer.key, hashes.SHA256())
 
     @property
     def der(self) -> bytes:
@@ -93,22 +67,37 @@ class CA:
         return self.cert.fingerprint(hashes.SHA1()).hex().upper()  # noqa: S303 - a key
 
 
-def write(tree: str, path: str, data: str | bytes) -> None:
-    full = os.path.join(HERE, tree, path.lstrip("/"))
-    os.makedirs(os.path.dirname(full), exist_ok=True)
-    mode = "wb" if isinstance(data, bytes) else "w"
-    with open(full, mode) as handle:
-        handle.write(data)
+class Output:
+    """The folder the trees are written to (``platform_fixtures/`` unless ``--out``)."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def _host(self, tree: str, path: str) -> str:
+        full = os.path.join(self.root, tree, path.lstrip("/"))
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        return full
+
+    def write(self, tree: str, path: str, data: str | bytes) -> None:
+        mode = "wb" if isinstance(data, bytes) else "w"
+        with open(self._host(tree, path), mode) as handle:
+            handle.write(data)
+
+    def symlink(self, tree: str, path: str, target: str) -> None:
+        os.symlink(target, self._host(tree, path))
+
+    def platform_json(self, tree: str, document: dict[str, Any]) -> None:
+        self.write(tree, "platform.json", json.dumps(document, indent=2) + "\n")
 
 
-def symlink(tree: str, path: str, target: str) -> None:
-    full = os.path.join(HERE, tree, path.lstrip("/"))
-    os.makedirs(os.path.dirname(full), exist_ok=True)
-    os.symlink(target, full)
+#: the makers, in the order main() runs them (each mints its own CAs)
+MAKERS: list[Callable[[Output], None]] = []
 
 
-def platform_json(tree: str, document: dict[str, Any]) -> None:
-    write(tree, "platform.json", json.dumps(document, indent=2) + "\n")
+def maker(function: Callable[[Output], None]) -> Callable[[Output], None]:
+    """Register ``function(out)`` as a maker of some of the native trees."""
+    MAKERS.append(function)
+    return function
 
 
 def bundle(cas: Sequence[CA]) -> str:
@@ -150,13 +139,14 @@ def windows_stores() -> tuple[dict[str, list[list[Any]]], int]:
     return stores, 3  # root A, root B, the issuing CA
 
 
-def make_windows() -> None:
+@maker
+def make_windows(out: Output) -> None:
     stores, _ = windows_stores()
     base = {"platform": "win32", "implementation": "cpython", "python_version": "3.12.4"}
     base["executable"] = "C:\\Program Files\\Python312\\python.exe"
-    platform_json("windows-mixed-trust", {**base, "windows_stores": stores})
-    platform_json("windows-truststore", {**base, "truststore": True, "windows_stores": stores})
-    platform_json(
+    out.platform_json("windows-mixed-trust", {**base, "windows_stores": stores})
+    out.platform_json("windows-truststore", {**base, "truststore": True, "windows_stores": stores})
+    out.platform_json(
         "windows-truststore-native-off",
         {
             **base,
@@ -171,8 +161,8 @@ def make_windows() -> None:
         "python_version": "3.9.18",
         "executable": "C:\\pypy3.9-v7.3.16-win64\\pypy3.exe",
     }
-    platform_json("pypy-windows-no-enum", {**pypy, "wincertstore": False})
-    platform_json(
+    out.platform_json("pypy-windows-no-enum", {**pypy, "wincertstore": False})
+    out.platform_json(
         "pypy-windows-wincertstore",
         {**pypy, "wincertstore": True, "wincertstore_stores": stores},
     )
@@ -183,6 +173,7 @@ def make_windows() -> None:
 
 def setting(
     result: int | None,
+    *,
     policy: bytes | None = None,
     name: str | None = None,
     **extra: Any,
@@ -199,13 +190,13 @@ def setting(
 
 
 SSL_ROOT = [
-    setting(1, POLICY_SSL, "sslServer"),
-    setting(1, POLICY_BASIC, "basicX509"),
+    setting(1, policy=POLICY_SSL, name="sslServer"),
+    setting(1, policy=POLICY_BASIC, name="basicX509"),
 ]
 
 
 def trust_plist(
-    entries: dict[CA, list[dict[str, Any]]], extra: dict[str, Any] | None = None
+    entries: dict[CA, list[dict[str, Any]]], *, extra: dict[str, Any] | None = None
 ) -> bytes:
     """A plist shaped as ``security trust-settings-export`` writes it."""
     trust_list: dict[str, Any] = {}
@@ -256,16 +247,16 @@ def keychain_files() -> dict[str, str | bytes]:
     admin = trust_plist(
         {
             denied: [setting(3)],  # Deny, no policy: for everything
-            user_rescued: [setting(3, POLICY_SSL, "sslServer")],
+            user_rescued: [setting(3, policy=POLICY_SSL, name="sslServer")],
             user_denied: SSL_ROOT,
             corp: SSL_ROOT,
             corp_empty: [],
-            corp_smime: [setting(1, POLICY_SMIME, "SMIME")],
+            corp_smime: [setting(1, policy=POLICY_SMIME, name="SMIME")],
             corp_host: [
                 setting(
                     1,
-                    POLICY_SSL,
-                    "sslServer",
+                    policy=POLICY_SSL,
+                    name="sslServer",
                     kSecTrustSettingsPolicyString="intranet.example",
                 )
             ],
@@ -275,12 +266,17 @@ def keychain_files() -> dict[str, str | bytes]:
     user = trust_plist(
         {
             user_rescued: SSL_ROOT,
-            user_denied: [setting(3, POLICY_SSL, "sslServer")],
+            user_denied: [setting(3, policy=POLICY_SSL, name="sslServer")],
             dev: [
-                setting(1, POLICY_SSL, "sslServer", kSecTrustSettingsAllowedError=-2147409654),
-                setting(1, POLICY_BASIC, "basicX509"),
+                setting(
+                    1,
+                    policy=POLICY_SSL,
+                    name="sslServer",
+                    kSecTrustSettingsAllowedError=-2147409654,
+                ),
+                setting(1, policy=POLICY_BASIC, name="basicX509"),
             ],
-            user_intermediate: [setting(2, POLICY_SSL, "sslServer")],
+            user_intermediate: [setting(2, policy=POLICY_SSL, name="sslServer")],
         }
     )
     return {
@@ -294,7 +290,8 @@ def keychain_files() -> dict[str, str | bytes]:
     }
 
 
-def make_macos() -> None:
+@maker
+def make_macos(out: Output) -> None:
     files = keychain_files()
     system_python = {
         "platform": "darwin",
@@ -312,11 +309,11 @@ def make_macos() -> None:
         ("macos-native-off-config", {"truststore": True, "config_dirs": ["/config"]}),
     ):
         for path, data in files.items():
-            write(tree, path, data)
+            out.write(tree, path, data)
         # Apple's static bundle is present on every Mac and must never be reported as the store.
-        write(tree, "etc/ssl/cert.pem", bundle([CA("Fixture Apple Static Bundle Root")]))
-        platform_json(tree, {**system_python, **extra, "macos": RECORDED})
-    write(
+        out.write(tree, "etc/ssl/cert.pem", bundle([CA("Fixture Apple Static Bundle Root")]))
+        out.platform_json(tree, {**system_python, **extra, "macos": RECORDED})
+    out.write(
         "macos-native-off-config",
         "config/trustresolve.ini",
         "[trustresolve]\nnative = false\n",
@@ -324,13 +321,15 @@ def make_macos() -> None:
 
     # Homebrew Python in a tree without recorded keychains: its OpenSSL bundle is the store.
     brew = [CA(f"Fixture Homebrew ca-certificates Root {n}") for n in (1, 2, 3)]
-    write("macos-homebrew", "opt/homebrew/etc/openssl@3/cert.pem", bundle(brew))
-    write("macos-homebrew", "etc/ssl/cert.pem", bundle([CA("Fixture Apple Static Bundle Root")]))
-    platform_json("macos-homebrew", system_python)
+    out.write("macos-homebrew", "opt/homebrew/etc/openssl@3/cert.pem", bundle(brew))
+    out.write(
+        "macos-homebrew", "etc/ssl/cert.pem", bundle([CA("Fixture Apple Static Bundle Root")])
+    )
+    out.platform_json("macos-homebrew", system_python)
 
     # Apple's own /usr/bin/python3 (LibreSSL, /etc/ssl/cert.pem) without recorded keychains.
-    write("macos-apple-python", "etc/ssl/cert.pem", bundle([CA("Fixture Apple Static Root")]))
-    platform_json(
+    out.write("macos-apple-python", "etc/ssl/cert.pem", bundle([CA("Fixture Apple Static Root")]))
+    out.platform_json(
         "macos-apple-python",
         {
             "platform": "darwin",
@@ -365,26 +364,26 @@ def make_macos() -> None:
         "macos-python-org-dangling",
         "macos-python-org-keychain",
     ):
-        write(tree, f"{framework}/etc/openssl/openssl.cnf", cnf)
-        platform_json(tree, python_org)
+        out.write(tree, f"{framework}/etc/openssl/openssl.cnf", cnf)
+        out.platform_json(tree, python_org)
     # What "Install Certificates.command" leaves: a relative link to certifi's bundle.
     for tree in ("macos-python-org-installed", "macos-python-org-keychain"):
-        write(tree, certifi_pem, bundle(certifi))
-        symlink(
+        out.write(tree, certifi_pem, bundle(certifi))
+        out.symlink(
             tree,
             f"{framework}/etc/openssl/cert.pem",
             "../../lib/python3.12/site-packages/certifi/cacert.pem",
         )
     # certifi uninstalled after the script ran: the link dangles.
-    symlink(
+    out.symlink(
         "macos-python-org-dangling",
         f"{framework}/etc/openssl/cert.pem",
         "../../lib/python3.12/site-packages/certifi/cacert.pem",
     )
     # A real Mac with the python.org build: keychains recorded, no trust settings at all.
     sys_only = [CA(f"Fixture Apple-style Root {n}") for n in (1, 2)]
-    write("macos-python-org-keychain", "recorded/system-roots.pem", bundle(sys_only))
-    platform_json(
+    out.write("macos-python-org-keychain", "recorded/system-roots.pem", bundle(sys_only))
+    out.platform_json(
         "macos-python-org-keychain",
         {
             **python_org,
@@ -393,13 +392,20 @@ def make_macos() -> None:
     )
 
 
-def main() -> None:
-    for name in os.listdir(HERE):
-        if name.startswith(PREFIXES) and os.path.isdir(os.path.join(HERE, name)):
-            shutil.rmtree(os.path.join(HERE, name))
-    make_windows()
-    make_macos()
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--out", default=HERE, help="write the trees here (default: platform_fixtures/ itself)"
+    )
+    args = parser.parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    for name in os.listdir(args.out):
+        if name.startswith(PREFIXES) and os.path.isdir(os.path.join(args.out, name)):
+            shutil.rmtree(os.path.join(args.out, name))
+    for make in MAKERS:
+        make(Output(args.out))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

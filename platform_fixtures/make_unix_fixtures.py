@@ -4,6 +4,7 @@ Usage (from the repository root)::
 
     python platform_fixtures/make_unix_fixtures.py            # rebuild every Unix tree
     python platform_fixtures/make_unix_fixtures.py --new-cas  # also mint new test CAs
+    python platform_fixtures/make_unix_fixtures.py --out /tmp/trees  # elsewhere, to compare
 
 Every tree is a small filesystem image of one layout of `architecture §8`
 (2-5 certificates each), plus a ``platform.json`` where the tree alone cannot say what the
@@ -14,10 +15,11 @@ from ``openssl x509 -subject_hash``, exactly what ``openssl rehash`` would name 
 
 What each tree should resolve to is written here, next to the tree, from the reference (not
 from running trustresolve), and saved in ``expected.json``; ``tests/test_unix_layouts.py`` and
-``tests/test_edge_stores.py`` check trustresolve against it. Only the trees listed in ``TREES``
-are deleted and rebuilt: the ``windows-*``, ``macos-*`` and ``pypy-windows-*`` trees of the native
-fixtures are never touched. FIFOs, device nodes and file modes cannot be stored in git, so the
-tests that need them make them at test time in a temporary copy.
+``tests/test_edge_stores.py`` check trustresolve against it. A builder registers its tree with
+``@layout("NAME")``; only the trees so registered are deleted and rebuilt: the ``windows-*``,
+``macos-*`` and ``pypy-windows-*`` trees of the native fixtures are never touched. FIFOs, device
+nodes and file modes cannot be stored in git, so the tests that need them make them at test time
+in a temporary copy.
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ from typing import Any, Callable
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 POOL_FILE = os.path.join(HERE, "unix-ca-pool.pem")
-EXPECTED_FILE = os.path.join(HERE, "expected.json")
 
 #: Test CAs, by short name. A-E stand for public roots; the others play special parts.
 CA_SUBJECTS = {
@@ -61,48 +62,15 @@ FILE_NAMES = {
 
 
 def _mint_pool() -> dict[str, str]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from make_fixture_ca import fixture_ca
 
-    pool = {}
     start = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc)
     end = datetime.datetime(2075, 1, 1, tzinfo=datetime.timezone.utc)
+    pool = {}
     for key, subject in CA_SUBJECTS.items():
-        private = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name(
-            [
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "trustresolve fixtures"),
-                x509.NameAttribute(NameOID.COMMON_NAME, subject),
-            ]
-        )
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(private.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(start)
-            .not_valid_after(end)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .sign(private, hashes.SHA256())
-        )
-        pool[key] = cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+        cert, _ = fixture_ca(subject, not_before=start, not_after=end)
+        pool[key] = cert.public_bytes(Encoding.PEM).decode("ascii")
     return pool
 
 
@@ -247,6 +215,9 @@ class Tree:
             handle.write("\n")
 
 
+Builder = Callable[[Tree], dict[str, Any]]
+
+
 # Fedora/RHEL ca-trust pieces (architecture §8)
 _EXTRACTED = "/etc/pki/ca-trust/extracted"
 _TLS = f"{_EXTRACTED}/pem/tls-ca-bundle.pem"
@@ -290,10 +261,27 @@ def _debian_like(t: Tree, keys: str, local: str = "") -> None:
 # --------------------------------------------------------------------------------------------
 # The trees and what each should resolve to
 
+#: tree name -> builder, in the order of expected.json (the order the builders are defined).
+TREES: dict[str, Builder] = {}
+
+
+def layout(name: str) -> Callable[[Builder], Builder]:
+    """Register the decorated function as the builder of ``platform_fixtures/NAME``."""
+
+    def register(builder: Builder) -> Builder:
+        if name in TREES:
+            raise ValueError(f"two builders for tree {name!r}")
+        TREES[name] = builder
+        return builder
+
+    return register
+
+
 NOT_TRIED = "not-tried"  # marker in expectations: every attempt after the decision
 
 
-def _expect(  # noqa: PLR0917 - the expectation reads like a row of expected.json
+def _expect(
+    *,
     backend: str | None,
     kind: str | None = None,
     cafile: str | None = None,
@@ -331,6 +319,7 @@ FEDORA_DECOYS = (
 )
 
 
+@layout("linux-debian")
 def tree_linux_debian(t: Tree) -> dict[str, Any]:
     _debian_like(t, "ABC", local="L")
     t.write("/etc/ssl/certs/java/cacerts", b"\xfe\xed\xfe\xed\x00\x00\x00\x02 JKS, not PEM")
@@ -338,12 +327,12 @@ def tree_linux_debian(t: Tree) -> dict[str, Any]:
     t.link("/usr/lib/ssl/cert.pem", "/etc/ssl/certs/ca-certificates.crt")
     t.write("/etc/ssl/openssl.cnf", "# fixture\n")
     return _expect(
-        D,
-        "file",
-        CA_CRT,
-        "/etc/ssl/certs",
-        4,
-        [
+        backend=D,
+        kind="file",
+        cafile=CA_CRT,
+        capath="/etc/ssl/certs",
+        cert_count=4,
+        attempts=[
             ("env", None, "skipped"),
             ("config", None, "skipped"),
             (D, CA_CRT, "used"),
@@ -357,20 +346,22 @@ def tree_linux_debian(t: Tree) -> dict[str, Any]:
     )
 
 
+@layout("linux-gentoo")
 def tree_linux_gentoo(t: Tree) -> dict[str, Any]:
     _debian_like(t, "AB")
     return _expect(
-        D,
-        "file",
-        CA_CRT,
-        "/etc/ssl/certs",
-        2,
-        [(D, CA_CRT, "used"), (D, "/etc/ssl/certs", "used")],
+        backend=D,
+        kind="file",
+        cafile=CA_CRT,
+        capath="/etc/ssl/certs",
+        cert_count=2,
+        attempts=[(D, CA_CRT, "used"), (D, "/etc/ssl/certs", "used")],
         models="Gentoo: app-misc/ca-certificates runs update-ca-certificates (Debian's layout)",
         ref="architecture §8",
     )
 
 
+@layout("linux-fedora43")
 def tree_linux_fedora43(t: Tree) -> dict[str, Any]:
     _ca_trust(t, "ABC", directory_hash=True)
     t.link("/etc/pki/tls/certs/ca-bundle.crt", _TLS)
@@ -378,12 +369,12 @@ def tree_linux_fedora43(t: Tree) -> dict[str, Any]:
     t.link("/etc/ssl/certs", "../pki/tls/certs")
     t.link("/etc/ssl/cert.pem", _TLS)
     return _expect(
-        D,
-        "file",
-        _TLS,
-        _DIRHASH,
-        3,
-        [(D, CA_CRT, "missing"), (D, _TLS, "used"), (D, _DIRHASH, "used")],
+        backend=D,
+        kind="file",
+        cafile=_TLS,
+        capath=_DIRHASH,
+        cert_count=3,
+        attempts=[(D, CA_CRT, "missing"), (D, _TLS, "used"), (D, _DIRHASH, "used")],
         never_used=(*FEDORA_DECOYS, "/etc/pki/tls/certs", "/etc/ssl/certs"),
         models="Fedora 43: p11-kit extracted/ with tls, email and objsign bundles, "
         "directory-hash, the trust-format bundle; /etc/pki/tls/cert.pem dropped, legacy "
@@ -392,17 +383,18 @@ def tree_linux_fedora43(t: Tree) -> dict[str, Any]:
     )
 
 
+@layout("linux-fedora44")
 def tree_linux_fedora44(t: Tree) -> dict[str, Any]:
     _ca_trust(t, "ABCD", directory_hash=True)
     t.mkdir("/etc/pki/tls/certs")
     t.link("/etc/ssl/certs", "../pki/tls/certs")
     return _expect(
-        D,
-        "file",
-        _TLS,
-        _DIRHASH,
-        4,
-        [(D, CA_CRT, "missing"), (D, _TLS, "used"), (D, _DIRHASH, "used")],
+        backend=D,
+        kind="file",
+        cafile=_TLS,
+        capath=_DIRHASH,
+        cert_count=4,
+        attempts=[(D, CA_CRT, "missing"), (D, _TLS, "used"), (D, _DIRHASH, "used")],
         never_used=(*FEDORA_DECOYS, "/etc/pki/tls/certs", "/etc/ssl/certs"),
         models="Fedora 44 without `update-ca-trust extract --rhbz2387674`: no cert.pem, no "
         "ca-bundle.crt, only extracted/ and directory-hash",
@@ -410,6 +402,7 @@ def tree_linux_fedora44(t: Tree) -> dict[str, Any]:
     )
 
 
+@layout("linux-rhel6")
 def tree_linux_rhel6(t: Tree) -> dict[str, Any]:
     rh = "/etc/pki/tls/certs/ca-bundle.crt"
     t.bundle(rh, "AB")
@@ -417,12 +410,12 @@ def tree_linux_rhel6(t: Tree) -> dict[str, Any]:
     t.link("/etc/pki/tls/cert.pem", "certs/ca-bundle.crt")
     t.write("/etc/pki/tls/certs/Makefile", "# make-dummy-cert\n")
     return _expect(
-        D,
-        "file",
-        rh,
-        None,
-        2,
-        [(D, CA_CRT, "missing"), (D, _TLS, "missing"), (D, rh, "used")],
+        backend=D,
+        kind="file",
+        cafile=rh,
+        capath=None,
+        cert_count=2,
+        attempts=[(D, CA_CRT, "missing"), (D, _TLS, "missing"), (D, rh, "used")],
         never_used=("/etc/pki/tls/certs", "/etc/pki/tls/certs/ca-bundle.trust.crt"),
         models="RHEL/CentOS 6 before ca-trust: a real /etc/pki/tls/certs/ca-bundle.crt, "
         "cert.pem -> certs/ca-bundle.crt, no /etc/ssl",
@@ -438,16 +431,17 @@ def _rhel_links(t: Tree) -> None:
     t.write("/etc/pki/tls/certs/Makefile", "# make-dummy-cert\n")
 
 
+@layout("linux-rhel7")
 def tree_linux_rhel7(t: Tree) -> dict[str, Any]:
     _ca_trust(t, "ABC", directory_hash=False)
     _rhel_links(t)
     return _expect(
-        D,
-        "file",
-        _TLS,
-        None,
-        3,
-        [(D, CA_CRT, "missing"), (D, _TLS, "used")],
+        backend=D,
+        kind="file",
+        cafile=_TLS,
+        capath=None,
+        cert_count=3,
+        attempts=[(D, CA_CRT, "missing"), (D, _TLS, "used")],
         never_used=(*FEDORA_DECOYS, "/etc/pki/tls/certs", "/etc/ssl/certs"),
         models="RHEL/CentOS 7: ca-trust extracted/, ca-bundle.crt and cert.pem link to "
         "tls-ca-bundle.pem, /etc/ssl/certs -> ../pki/tls/certs, no hashed directory",
@@ -455,16 +449,17 @@ def tree_linux_rhel7(t: Tree) -> dict[str, Any]:
     )
 
 
+@layout("linux-rhel8")
 def tree_linux_rhel8(t: Tree) -> dict[str, Any]:
     _ca_trust(t, "BCD", directory_hash=False)
     _rhel_links(t)
     return _expect(
-        D,
-        "file",
-        _TLS,
-        None,
-        3,
-        [(D, CA_CRT, "missing"), (D, _TLS, "used")],
+        backend=D,
+        kind="file",
+        cafile=_TLS,
+        capath=None,
+        cert_count=3,
+        attempts=[(D, CA_CRT, "missing"), (D, _TLS, "used")],
         never_used=(*FEDORA_DECOYS, "/etc/pki/tls/certs", "/etc/ssl/certs", "/etc/ssl/cert.pem"),
         models="RHEL 8 / UBI 8: as RHEL 7; no /etc/ssl/cert.pem, no hashed /etc/ssl/certs "
         "(python-build-standalone#858)",
@@ -472,17 +467,18 @@ def tree_linux_rhel8(t: Tree) -> dict[str, Any]:
     )
 
 
+@layout("linux-rhel9")
 def tree_linux_rhel9(t: Tree) -> dict[str, Any]:
     _ca_trust(t, "ABCE", directory_hash=True)
     _rhel_links(t)
     t.link("/etc/ssl/cert.pem", "/etc/pki/tls/cert.pem")
     return _expect(
-        D,
-        "file",
-        _TLS,
-        _DIRHASH,
-        4,
-        [(D, CA_CRT, "missing"), (D, _TLS, "used"), (D, _DIRHASH, "used")],
+        backend=D,
+        kind="file",
+        cafile=_TLS,
+        capath=_DIRHASH,
+        cert_count=4,
+        attempts=[(D, CA_CRT, "missing"), (D, _TLS, "used"), (D, _DIRHASH, "used")],
         never_used=(*FEDORA_DECOYS, "/etc/pki/tls/certs", "/etc/ssl/certs"),
         models="RHEL 9: RHEL 7's web plus /etc/ssl/cert.pem -> /etc/pki/tls/cert.pem -> "
         "tls-ca-bundle.pem, and directory-hash",
@@ -490,17 +486,18 @@ def tree_linux_rhel9(t: Tree) -> dict[str, Any]:
     )
 
 
+@layout("linux-amazon2023")
 def tree_linux_amazon2023(t: Tree) -> dict[str, Any]:
     _ca_trust(t, "ABCD", directory_hash=False)
     t.link("/etc/pki/tls/certs/ca-bundle.crt", _TLS)
     t.certs("/etc/ssl/certs", "ABCD")  # plain NAME.pem files, no hashed names
     return _expect(
-        D,
-        "file",
-        _TLS,
-        None,
-        4,
-        [(D, CA_CRT, "missing"), (D, _TLS, "used")],
+        backend=D,
+        kind="file",
+        cafile=_TLS,
+        capath=None,
+        cert_count=4,
+        attempts=[(D, CA_CRT, "missing"), (D, _TLS, "used")],
         never_used=(*FEDORA_DECOYS, "/etc/ssl/certs"),
         models="Amazon Linux 2023: ca-trust bundle; /etc/ssl/certs holds plain .pem files, "
         "not hashed, so it is no CA directory",
@@ -508,6 +505,7 @@ def tree_linux_amazon2023(t: Tree) -> dict[str, Any]:
     )
 
 
+@layout("linux-opensuse")
 def tree_linux_opensuse(t: Tree) -> dict[str, Any]:
     t.bundle("/var/lib/ca-certificates/ca-bundle.pem", "ABC")
     t.certs("/var/lib/ca-certificates/pem", "ABC")
@@ -515,12 +513,12 @@ def tree_linux_opensuse(t: Tree) -> dict[str, Any]:
     t.link("/etc/ssl/ca-bundle.pem", "/var/lib/ca-certificates/ca-bundle.pem")
     t.link("/etc/ssl/certs", "/var/lib/ca-certificates/pem")
     return _expect(
-        D,
-        "file",
-        "/etc/ssl/ca-bundle.pem",
-        "/etc/ssl/certs",
-        3,
-        [
+        backend=D,
+        kind="file",
+        cafile="/etc/ssl/ca-bundle.pem",
+        capath="/etc/ssl/certs",
+        cert_count=3,
+        attempts=[
             (D, CA_CRT, "missing"),
             (D, "/etc/ssl/ca-bundle.pem", "used"),
             (D, "/etc/ssl/certs", "used"),
@@ -532,41 +530,44 @@ def tree_linux_opensuse(t: Tree) -> dict[str, Any]:
     )
 
 
+@layout("linux-alpine-base")
 def tree_linux_alpine_base(t: Tree) -> dict[str, Any]:
     t.bundle(CA_CRT, "AB")
     t.link("/etc/ssl/cert.pem", "certs/ca-certificates.crt")
     t.link("/etc/ssl1.1/cert.pem", "/etc/ssl/cert.pem")
     t.link("/etc/ssl1.1/certs", "/etc/ssl/certs")
     return _expect(
-        D,
-        "file",
-        CA_CRT,
-        None,
-        2,
-        [(D, CA_CRT, "used"), (D, "/etc/ssl/certs", "skipped")],
+        backend=D,
+        kind="file",
+        cafile=CA_CRT,
+        capath=None,
+        cert_count=2,
+        attempts=[(D, CA_CRT, "used"), (D, "/etc/ssl/certs", "skipped")],
         models="Alpine base image (ca-certificates-bundle only): the bundle, relative "
         "cert.pem link, /etc/ssl1.1 compat links, no hashed directory",
         ref="architecture §8",
     )
 
 
+@layout("linux-alpine-full")
 def tree_linux_alpine_full(t: Tree) -> dict[str, Any]:
     _debian_like(t, "ABC")
     t.link("/etc/ssl/cert.pem", "certs/ca-certificates.crt")
     t.link("/etc/ssl1.1/cert.pem", "/etc/ssl/cert.pem")
     t.link("/etc/ssl1.1/certs", "/etc/ssl/certs")
     return _expect(
-        D,
-        "file",
-        CA_CRT,
-        "/etc/ssl/certs",
-        3,
-        [(D, CA_CRT, "used"), (D, "/etc/ssl/certs", "used")],
+        backend=D,
+        kind="file",
+        cafile=CA_CRT,
+        capath="/etc/ssl/certs",
+        cert_count=3,
+        attempts=[(D, CA_CRT, "used"), (D, "/etc/ssl/certs", "used")],
         models="Alpine with the full ca-certificates package: c_rehash made /etc/ssl/certs",
         ref="architecture §8",
     )
 
 
+@layout("linux-arch")
 def tree_linux_arch(t: Tree) -> dict[str, Any]:
     ex = "/etc/ca-certificates/extracted"
     t.bundle(f"{ex}/tls-ca-bundle.pem", "ABCD")
@@ -580,12 +581,12 @@ def tree_linux_arch(t: Tree) -> dict[str, Any]:
         t.link(f"/etc/ssl/certs/{FILE_NAMES[key]}.pem", f"{ex}/cadir/{FILE_NAMES[key]}.pem")
     t.hashed("/etc/ssl/certs", "ABCD")
     return _expect(
-        D,
-        "file",
-        CA_CRT,
-        "/etc/ssl/certs",
-        4,
-        [(D, CA_CRT, "used"), (D, "/etc/ssl/certs", "used")],
+        backend=D,
+        kind="file",
+        cafile=CA_CRT,
+        capath="/etc/ssl/certs",
+        cert_count=4,
+        attempts=[(D, CA_CRT, "used"), (D, "/etc/ssl/certs", "used")],
         never_used=(f"{ex}/email-ca-bundle.pem", f"{ex}/objsign-ca-bundle.pem"),
         details={CA_CRT: "tls-ca-bundle.pem"},
         models="Arch: p11-kit extracts to /etc/ca-certificates/extracted; ca-certificates.crt and "
@@ -600,6 +601,7 @@ _NIX_CACERT = (
 _NIX_ETC = "/nix/store/7yq6z1m4bq8k3pq1w0ml2b4f3l8a4c9x-etc/etc"
 
 
+@layout("linux-nixos")
 def tree_linux_nixos(t: Tree) -> dict[str, Any]:
     t.bundle(_NIX_CACERT, "ABC")
     for name in (
@@ -611,12 +613,12 @@ def tree_linux_nixos(t: Tree) -> dict[str, Any]:
         t.link(f"/etc/{name}", f"/etc/static/{name}")
     t.link("/etc/static", _NIX_ETC)
     return _expect(
-        D,
-        "file",
-        CA_CRT,
-        None,
-        3,
-        [(D, CA_CRT, "used"), (D, "/etc/ssl/certs", "skipped")],
+        backend=D,
+        kind="file",
+        cafile=CA_CRT,
+        capath=None,
+        cert_count=3,
+        attempts=[(D, CA_CRT, "used"), (D, "/etc/ssl/certs", "skipped")],
         details={CA_CRT: "/etc/static"},
         models="NixOS: /etc/ssl/certs/*.crt -> /etc/static/... ; "
         "/etc/static -> /nix/store/...-etc; "
@@ -625,6 +627,7 @@ def tree_linux_nixos(t: Tree) -> dict[str, Any]:
     )
 
 
+@layout("linux-nix-image")
 def tree_linux_nix_image(t: Tree) -> dict[str, Any]:
     store = (
         "/nix/store/kx3mqv0l9yb1q2w3e4r5t6y7u8i9o0pz-nss-cacert-3.98/etc/ssl/certs/ca-bundle.crt"
@@ -633,12 +636,12 @@ def tree_linux_nix_image(t: Tree) -> dict[str, Any]:
     t.link("/etc/ssl/certs/ca-bundle.crt", store)
     bundle = "/etc/ssl/certs/ca-bundle.crt"
     return _expect(
-        D,
-        "file",
-        bundle,
-        None,
-        2,
-        [
+        backend=D,
+        kind="file",
+        cafile=bundle,
+        capath=None,
+        cert_count=2,
+        attempts=[
             (D, CA_CRT, "missing"),
             (D, _TLS, "missing"),
             (D, "/etc/ssl/cert.pem", "missing"),
@@ -649,6 +652,7 @@ def tree_linux_nix_image(t: Tree) -> dict[str, Any]:
     )
 
 
+@layout("linux-nix-profile")
 def tree_linux_nix_profile(t: Tree) -> dict[str, Any]:
     store = (
         "/nix/store/2b7fqz9k1m3n5p7r9t1v3x5z7b9d1f3h-nss-cacert-3.101/etc/ssl/certs/ca-bundle.crt"
@@ -662,17 +666,18 @@ def tree_linux_nix_profile(t: Tree) -> dict[str, Any]:
     t.platform(platform="linux", environ={"HOME": "/home/alice", "USER": "alice"})
     shown = "/home/alice/.nix-profile/etc/ssl/certs/ca-bundle.crt"
     return _expect(
-        D,
-        "file",
-        shown,
-        None,
-        2,
-        [(D, CA_CRT, "missing"), (D, shown, "used")],
+        backend=D,
+        kind="file",
+        cafile=shown,
+        capath=None,
+        cert_count=2,
+        attempts=[(D, CA_CRT, "missing"), (D, shown, "used")],
         models="Nix single-user install on a distribution with no CA bundle: $HOME/.nix-profile",
         ref="architecture §8",
     )
 
 
+@layout("linux-void")
 def tree_linux_void(t: Tree) -> dict[str, Any]:
     t.bundle("/etc/ssl/certs.pem", "ABC")
     for key in "ABC":
@@ -683,12 +688,12 @@ def tree_linux_void(t: Tree) -> dict[str, Any]:
         )
     t.hashed("/etc/ssl/certs", "ABC")
     return _expect(
-        D,
-        "file",
-        "/etc/ssl/certs.pem",
-        "/etc/ssl/certs",
-        3,
-        [
+        backend=D,
+        kind="file",
+        cafile="/etc/ssl/certs.pem",
+        capath="/etc/ssl/certs",
+        cert_count=3,
+        attempts=[
             (D, CA_CRT, "missing"),
             (D, "/etc/ssl/cert.pem", "missing"),
             (D, "/etc/ssl/certs.pem", "used"),
@@ -701,32 +706,34 @@ def tree_linux_void(t: Tree) -> dict[str, Any]:
     )
 
 
+@layout("linux-distroless")
 def tree_linux_distroless(t: Tree) -> dict[str, Any]:
     t.bundle(CA_CRT, "ABC")
     return _expect(
-        D,
-        "file",
-        CA_CRT,
-        None,
-        3,
-        [(D, CA_CRT, "used"), (D, "/etc/ssl/certs", "skipped")],
+        backend=D,
+        kind="file",
+        cafile=CA_CRT,
+        capath=None,
+        cert_count=3,
+        attempts=[(D, CA_CRT, "used"), (D, "/etc/ssl/certs", "skipped")],
         models="distroless / Wolfi: a bundle and no hashed directory",
         ref="architecture §8",
     )
 
 
+@layout("linux-entware")
 def tree_linux_entware(t: Tree) -> dict[str, Any]:
     path = "/opt/etc/ssl/certs/ca-certificates.crt"
     t.bundle(path, "AB")
     t.certs("/opt/etc/ssl/certs", "AB", suffix=".crt")
     t.hashed("/opt/etc/ssl/certs", "AB", target=lambda k: f"{FILE_NAMES[k]}.crt")
     return _expect(
-        D,
-        "file",
-        path,
-        "/opt/etc/ssl/certs",
-        2,
-        [
+        backend=D,
+        kind="file",
+        cafile=path,
+        capath="/opt/etc/ssl/certs",
+        cert_count=2,
+        attempts=[
             (D, CA_CRT, "missing"),
             (D, "/etc/ssl/cert.pem", "missing"),
             (D, path, "used"),
@@ -737,17 +744,22 @@ def tree_linux_entware(t: Tree) -> dict[str, Any]:
     )
 
 
+@layout("linux-openharmony")
 def tree_linux_openharmony(t: Tree) -> dict[str, Any]:
     path = "/etc/ssl/certs/cacert.pem"
     t.bundle(path, "ABC")
     t.hashed_files("/etc/security/certificates", "ABC")
     return _expect(
-        D,
-        "file",
-        path,
-        "/etc/security/certificates",
-        3,
-        [(D, CA_CRT, "missing"), (D, path, "used"), (D, "/etc/security/certificates", "used")],
+        backend=D,
+        kind="file",
+        cafile=path,
+        capath="/etc/security/certificates",
+        cert_count=3,
+        attempts=[
+            (D, CA_CRT, "missing"),
+            (D, path, "used"),
+            (D, "/etc/security/certificates", "used"),
+        ],
         models="OpenHarmony: /etc/ssl/certs/cacert.pem and the /etc/security/certificates dir",
         ref="architecture §8",
     )
@@ -770,12 +782,12 @@ def _termux(t: Tree, platform: str) -> dict[str, Any]:
         },
     )
     return _expect(
-        D,
-        "file",
-        f"{_PREFIX}/etc/tls/cert.pem",
-        None,
-        3,
-        [(D, f"{_PREFIX}/etc/tls/cert.pem", "used")],
+        backend=D,
+        kind="file",
+        cafile=f"{_PREFIX}/etc/tls/cert.pem",
+        capath=None,
+        cert_count=3,
+        attempts=[(D, f"{_PREFIX}/etc/tls/cert.pem", "used")],
         never_used=("/system/etc/security/cacerts",),
         models=f"Termux (sys.platform {platform!r}): $PREFIX/etc/tls/cert.pem on an Android "
         "device that also has the system store",
@@ -783,14 +795,17 @@ def _termux(t: Tree, platform: str) -> dict[str, Any]:
     )
 
 
+@layout("android-termux")
 def tree_android_termux(t: Tree) -> dict[str, Any]:
     return _termux(t, "linux")
 
 
+@layout("android-termux-py313")
 def tree_android_termux_py313(t: Tree) -> dict[str, Any]:
     return _termux(t, "android")
 
 
+@layout("android-14")
 def tree_android_14(t: Tree) -> dict[str, Any]:
     apex = "/apex/com.android.conscrypt/cacerts"
     t.hashed_files(apex, "ABCD", dump=True)
@@ -798,12 +813,12 @@ def tree_android_14(t: Tree) -> dict[str, Any]:
     t.hashed_files("/data/misc/user/0/cacerts-added", "U", dump=True)
     t.platform(platform="android", environ=dict(_ANDROID_ENV))
     return _expect(
-        D,
-        "dir",
-        None,
-        apex,
-        4,
-        [(D, apex, "used")],
+        backend=D,
+        kind="dir",
+        cafile=None,
+        capath=apex,
+        cert_count=4,
+        attempts=[(D, apex, "used")],
         never_used=("/system/etc/security/cacerts", "/data/misc/user/0/cacerts-added"),
         models="Android 14+: the updatable APEX store first; the older system store and a "
         "user-added CA must not be used; files are PEM followed by a text dump",
@@ -811,22 +826,24 @@ def tree_android_14(t: Tree) -> dict[str, Any]:
     )
 
 
+@layout("android-13")
 def tree_android_13(t: Tree) -> dict[str, Any]:
     system = "/system/etc/security/cacerts"
     t.hashed_files(system, "ABC", dump=True)
     t.platform(platform="android", environ=dict(_ANDROID_ENV))
     return _expect(
-        D,
-        "dir",
-        None,
-        system,
-        3,
-        [(D, "/apex/com.android.conscrypt/cacerts", "missing"), (D, system, "used")],
+        backend=D,
+        kind="dir",
+        cafile=None,
+        capath=system,
+        cert_count=3,
+        attempts=[(D, "/apex/com.android.conscrypt/cacerts", "missing"), (D, system, "used")],
         models="Android 13 and older: only /system/etc/security/cacerts",
         ref="architecture §8",
     )
 
 
+@layout("freebsd-ca-root-nss")
 def tree_freebsd_ca_root_nss(t: Tree) -> dict[str, Any]:
     nss = "/usr/local/share/certs/ca-root-nss.crt"
     t.bundle(nss, "ABC")
@@ -834,12 +851,12 @@ def tree_freebsd_ca_root_nss(t: Tree) -> dict[str, Any]:
     t.link("/etc/ssl/cert.pem", nss)
     t.platform(platform="freebsd12")
     return _expect(
-        D,
-        "file",
-        "/etc/ssl/cert.pem",
-        None,
-        3,
-        [(D, "/etc/ssl/cert.pem", "used")],
+        backend=D,
+        kind="file",
+        cafile="/etc/ssl/cert.pem",
+        capath=None,
+        cert_count=3,
+        attempts=[(D, "/etc/ssl/cert.pem", "used")],
         never_used=("/usr/local/share/certs",),
         details={"/etc/ssl/cert.pem": nss},
         models="FreeBSD with the ca_root_nss port (before certctl): ca-root-nss.crt and its "
@@ -848,6 +865,7 @@ def tree_freebsd_ca_root_nss(t: Tree) -> dict[str, Any]:
     )
 
 
+@layout("freebsd-certctl")
 def tree_freebsd_certctl(t: Tree) -> dict[str, Any]:
     t.certs("/usr/share/certs/trusted", "ABC")
     t.certs("/usr/share/certs/untrusted", "U")
@@ -869,12 +887,12 @@ def tree_freebsd_certctl(t: Tree) -> dict[str, Any]:
     )
     t.platform(platform="freebsd14")
     return _expect(
-        D,
-        "dir",
-        None,
-        "/etc/ssl/certs",
-        4,
-        [
+        backend=D,
+        kind="dir",
+        cafile=None,
+        capath="/etc/ssl/certs",
+        cert_count=4,
+        attempts=[
             (D, "/etc/ssl/cert.pem", "missing"),
             (D, "/usr/local/share/certs/ca-root-nss.crt", "missing"),
             (D, "/etc/ssl/certs", "used"),
@@ -891,21 +909,23 @@ def tree_freebsd_certctl(t: Tree) -> dict[str, Any]:
     )
 
 
+@layout("openbsd")
 def tree_openbsd(t: Tree) -> dict[str, Any]:
     t.bundle("/etc/ssl/cert.pem", "ABC")
     t.platform(platform="openbsd7")
     return _expect(
-        D,
-        "file",
-        "/etc/ssl/cert.pem",
-        None,
-        3,
-        [(D, "/etc/ssl/cert.pem", "used")],
+        backend=D,
+        kind="file",
+        cafile="/etc/ssl/cert.pem",
+        capath=None,
+        cert_count=3,
+        attempts=[(D, "/etc/ssl/cert.pem", "used")],
         models="OpenBSD: LibreSSL's /etc/ssl/cert.pem only",
         ref="architecture §8",
     )
 
 
+@layout("netbsd")
 def tree_netbsd(t: Tree) -> dict[str, Any]:
     path = "/etc/openssl/certs/ca-certificates.crt"
     t.certs("/usr/share/certs/mozilla/server", "ABC")
@@ -917,18 +937,19 @@ def tree_netbsd(t: Tree) -> dict[str, Any]:
     t.bundle(path, "ABC")
     t.platform(platform="netbsd10")
     return _expect(
-        D,
-        "file",
-        path,
-        "/etc/openssl/certs",
-        3,
-        [(D, path, "used"), (D, "/etc/openssl/certs", "used")],
+        backend=D,
+        kind="file",
+        cafile=path,
+        capath="/etc/openssl/certs",
+        cert_count=3,
+        attempts=[(D, path, "used"), (D, "/etc/openssl/certs", "used")],
         never_used=("/usr/share/certs/mozilla/server",),
         models="NetBSD 10: /etc/openssl/certs with the bundle and hashed links (certctl)",
         ref="architecture §8",
     )
 
 
+@layout("dragonfly")
 def tree_dragonfly(t: Tree) -> dict[str, Any]:
     nss = "/usr/local/share/certs/ca-root-nss.crt"
     t.bundle(nss, "AB")
@@ -936,17 +957,18 @@ def tree_dragonfly(t: Tree) -> dict[str, Any]:
     t.link("/etc/ssl/cert.pem", nss)
     t.platform(platform="dragonfly6")
     return _expect(
-        D,
-        "file",
-        nss,
-        None,
-        2,
-        [(D, nss, "used")],
+        backend=D,
+        kind="file",
+        cafile=nss,
+        capath=None,
+        cert_count=2,
+        attempts=[(D, nss, "used")],
         models="DragonFly BSD: ca_root_nss",
         ref="architecture §8",
     )
 
 
+@layout("solaris11")
 def tree_solaris11(t: Tree) -> dict[str, Any]:
     path = "/etc/certs/ca-certificates.crt"
     t.bundle(path, "ABC")
@@ -955,27 +977,28 @@ def tree_solaris11(t: Tree) -> dict[str, Any]:
     t.link("/etc/openssl/certs", "../certs/CA")
     t.platform(platform="sunos5")
     return _expect(
-        D,
-        "file",
-        path,
-        "/etc/certs/CA",
-        3,
-        [(D, path, "used"), (D, "/etc/certs/CA", "used")],
+        backend=D,
+        kind="file",
+        cafile=path,
+        capath="/etc/certs/CA",
+        cert_count=3,
+        attempts=[(D, path, "used"), (D, "/etc/certs/CA", "used")],
         models="Solaris 11.2+ / OpenIndiana: /etc/certs/ca-certificates.crt and /etc/certs/CA",
         ref="architecture §8",
     )
 
 
+@layout("omnios")
 def tree_omnios(t: Tree) -> dict[str, Any]:
     t.bundle("/etc/ssl/cacert.pem", "AB")
     t.platform(platform="sunos5")
     return _expect(
-        D,
-        "file",
-        "/etc/ssl/cacert.pem",
-        None,
-        2,
-        [
+        backend=D,
+        kind="file",
+        cafile="/etc/ssl/cacert.pem",
+        capath=None,
+        cert_count=2,
+        attempts=[
             (D, "/etc/certs/ca-certificates.crt", "missing"),
             (D, CA_CRT, "missing"),
             (D, "/etc/ssl/cacert.pem", "used"),
@@ -985,6 +1008,7 @@ def tree_omnios(t: Tree) -> dict[str, Any]:
     )
 
 
+@layout("smartos")
 def tree_smartos(t: Tree) -> dict[str, Any]:
     t.bundle(CA_CRT, "ABC")
     pk = "/opt/local/etc/openssl/certs"
@@ -992,18 +1016,19 @@ def tree_smartos(t: Tree) -> dict[str, Any]:
     t.hashed(pk, "ABC")
     t.platform(platform="sunos5")
     return _expect(
-        D,
-        "file",
-        CA_CRT,
-        None,
-        3,
-        [(D, "/etc/certs/ca-certificates.crt", "missing"), (D, CA_CRT, "used")],
+        backend=D,
+        kind="file",
+        cafile=CA_CRT,
+        capath=None,
+        cert_count=3,
+        attempts=[(D, "/etc/certs/ca-certificates.crt", "missing"), (D, CA_CRT, "used")],
         models="SmartOS: Joyent's /etc/ssl/certs/ca-certificates.crt plus pkgsrc's hashed "
         "/opt/local/etc/openssl/certs",
         ref="architecture §8",
     )
 
 
+@layout("aix")
 def tree_aix(t: Tree) -> dict[str, Any]:
     path = "/var/ssl/certs/ca-bundle.crt"
     t.bundle(path, "AB")
@@ -1011,33 +1036,35 @@ def tree_aix(t: Tree) -> dict[str, Any]:
     t.hashed("/var/ssl/certs", "AB")
     t.platform(platform="aix")
     return _expect(
-        D,
-        "file",
-        path,
-        "/var/ssl/certs",
-        2,
-        [(D, path, "used"), (D, "/var/ssl/certs", "used")],
+        backend=D,
+        kind="file",
+        cafile=path,
+        capath="/var/ssl/certs",
+        cert_count=2,
+        attempts=[(D, path, "used"), (D, "/var/ssl/certs", "used")],
         models="AIX: /var/ssl/certs/ca-bundle.crt and the /var/ssl/certs dir",
         ref="architecture §8",
     )
 
 
+@layout("haiku")
 def tree_haiku(t: Tree) -> dict[str, Any]:
     path = "/boot/system/data/ssl/CARootCertificates.pem"
     t.bundle(path, "ABC")
     t.platform(platform="haiku1")
     return _expect(
-        D,
-        "file",
-        path,
-        None,
-        3,
-        [(D, path, "used")],
+        backend=D,
+        kind="file",
+        cafile=path,
+        capath=None,
+        cert_count=3,
+        attempts=[(D, path, "used")],
         models="Haiku: CARootCertificates.pem",
         ref="architecture §8",
     )
 
 
+@layout("pbs-interpreter")
 def tree_pbs_interpreter(t: Tree) -> dict[str, Any]:
     base = "/opt/python-build-standalone/ssl"
     t.bundle(f"{base}/cert.pem", "DE")
@@ -1055,18 +1082,23 @@ def tree_pbs_interpreter(t: Tree) -> dict[str, Any]:
     )
     o = "openssl-default"
     return _expect(
-        o,
-        "file",
-        f"{base}/cert.pem",
-        f"{base}/certs",
-        2,
-        [(D, CA_CRT, "missing"), (o, f"{base}/cert.pem", "used"), (o, f"{base}/certs", "used")],
+        backend=o,
+        kind="file",
+        cafile=f"{base}/cert.pem",
+        capath=f"{base}/certs",
+        cert_count=2,
+        attempts=[
+            (D, CA_CRT, "missing"),
+            (o, f"{base}/cert.pem", "used"),
+            (o, f"{base}/certs", "used"),
+        ],
         models="A portable interpreter whose compiled-in OPENSSLDIR points into the tree and "
         "carries its own bundle; the tree has no distribution store",
         ref="architecture §8",
     )
 
 
+@layout("no-store")
 def tree_no_store(t: Tree) -> dict[str, Any]:
     t.write("/etc/hostname", "scratch\n")
     t.platform(
@@ -1079,12 +1111,12 @@ def tree_no_store(t: Tree) -> dict[str, Any]:
         },
     )
     return _expect(
-        "certifi",
-        "file",
-        "<certifi>",
-        None,
-        "<certifi>",
-        [
+        backend="certifi",
+        kind="file",
+        cafile="<certifi>",
+        capath=None,
+        cert_count="<certifi>",
+        attempts=[
             (D, CA_CRT, "missing"),
             ("openssl-default", "/usr/local/ssl/cert.pem", "missing"),
             ("certifi", "<certifi>", "used"),
@@ -1097,6 +1129,7 @@ def tree_no_store(t: Tree) -> dict[str, Any]:
 # ---- edge trees (tests/test_edge_stores.py) -----------------------------------------------
 
 
+@layout("edge-bad-bundles-first")
 def tree_edge_bad_bundles_first(t: Tree) -> dict[str, Any]:
     t.write(CA_CRT, "")  # 0 bytes: a half-finished update-ca-certificates
     pem = t.pool.pem["A"]
@@ -1105,12 +1138,12 @@ def tree_edge_bad_bundles_first(t: Tree) -> dict[str, Any]:
     t.write("/etc/ssl/ca-bundle.pem", t.pool.der("A") + t.pool.der("B"))  # DER
     t.bundle("/etc/ssl/cert.pem", "CD")
     return _expect(
-        D,
-        "file",
-        "/etc/ssl/cert.pem",
-        None,
-        2,
-        [
+        backend=D,
+        kind="file",
+        cafile="/etc/ssl/cert.pem",
+        capath=None,
+        cert_count=2,
+        attempts=[
             (D, CA_CRT, "empty"),
             (D, _TLS, "invalid"),
             (D, "/etc/pki/tls/certs/ca-bundle.crt", "invalid"),
@@ -1127,16 +1160,17 @@ def tree_edge_bad_bundles_first(t: Tree) -> dict[str, Any]:
     )
 
 
+@layout("edge-garbage-block")
 def tree_edge_garbage_block(t: Tree) -> dict[str, Any]:
     bad = "-----BEGIN CERTIFICATE-----\nTUlJQm5vdCBhIGNlcnRpZmljYXRl\n-----END CERTIFICATE-----\n"
     t.write(CA_CRT, t.pool.pem["A"] + bad + t.pool.trusted("M") + t.pool.pem["B"])
     return _expect(
-        D,
-        "data",
-        CA_CRT,
-        None,
-        2,
-        [(D, CA_CRT, "used")],
+        backend=D,
+        kind="data",
+        cafile=CA_CRT,
+        capath=None,
+        cert_count=2,
+        attempts=[(D, CA_CRT, "used")],
         details={CA_CRT: "did not parse"},
         models="A bundle with a block that does not parse and a TRUSTED CERTIFICATE block "
         "between two good ones: the good ones are kept, handed over as data",
@@ -1144,6 +1178,7 @@ def tree_edge_garbage_block(t: Tree) -> dict[str, Any]:
     )
 
 
+@layout("edge-dangling")
 def tree_edge_dangling(t: Tree) -> dict[str, Any]:
     t.link(CA_CRT, "/usr/share/ca-certificates/mozilla/gone.crt")
     t.link("/etc/pki/tls/certs/ca-bundle.crt", "../../ca-trust/extracted/pem/missing.pem")
@@ -1155,12 +1190,12 @@ def tree_edge_dangling(t: Tree) -> dict[str, Any]:
     )
     t.link(f"/etc/ssl/certs/{t.pool.hash['C']}.0", "/var/lib/ca-certificates/pem/Root_C.pem")
     return _expect(
-        D,
-        "file",
-        "/etc/ssl/ca-bundle.pem",
-        "/etc/ssl/certs",
-        2,
-        [
+        backend=D,
+        kind="file",
+        cafile="/etc/ssl/ca-bundle.pem",
+        capath="/etc/ssl/certs",
+        cert_count=2,
+        attempts=[
             (D, CA_CRT, "missing"),
             (D, "/etc/pki/tls/certs/ca-bundle.crt", "missing"),
             (D, "/etc/ssl/ca-bundle.pem", "used"),
@@ -1172,24 +1207,26 @@ def tree_edge_dangling(t: Tree) -> dict[str, Any]:
     )
 
 
+@layout("edge-relative-links")
 def tree_edge_relative_links(t: Tree) -> dict[str, Any]:
     t.bundle("/usr/share/pki/bundles/v2/roots.pem", "ABC")
     t.link("/usr/share/pki/current", "bundles/./v2/../v2")
     t.link("/etc/pki-current", "../usr/share/pki/current")
     t.link(CA_CRT, "../../pki-current/roots.pem")
     return _expect(
-        D,
-        "file",
-        CA_CRT,
-        None,
-        3,
-        [(D, CA_CRT, "used")],
+        backend=D,
+        kind="file",
+        cafile=CA_CRT,
+        capath=None,
+        cert_count=3,
+        attempts=[(D, CA_CRT, "used")],
         details={CA_CRT: "../../pki-current/roots.pem"},
         models="A chain of relative links, one through a linked directory, with . and ..",
         ref="architecture §8",
     )
 
 
+@layout("edge-symlink-loop")
 def tree_edge_symlink_loop(t: Tree) -> dict[str, Any]:
     t.link(CA_CRT, "loop-a.crt")
     t.link("/etc/ssl/certs/loop-a.crt", "loop-b.crt")
@@ -1197,65 +1234,69 @@ def tree_edge_symlink_loop(t: Tree) -> dict[str, Any]:
     t.link(_TLS, "tls-ca-bundle.pem")
     t.bundle("/etc/ssl/cert.pem", "AB")
     return _expect(
-        D,
-        "file",
-        "/etc/ssl/cert.pem",
-        None,
-        2,
-        [(D, CA_CRT, "invalid"), (D, _TLS, "invalid"), (D, "/etc/ssl/cert.pem", "used")],
+        backend=D,
+        kind="file",
+        cafile="/etc/ssl/cert.pem",
+        capath=None,
+        cert_count=2,
+        attempts=[(D, CA_CRT, "invalid"), (D, _TLS, "invalid"), (D, "/etc/ssl/cert.pem", "used")],
         details={CA_CRT: "loop", _TLS: "loop"},
         models="A three-link loop and a self-link before a valid bundle",
         ref="architecture §8",
     )
 
 
+@layout("edge-fifo")
 def tree_edge_fifo(t: Tree) -> dict[str, Any]:
     t.bundle("/etc/ssl/cert.pem", "AB")
     t.mkdir("/etc/ssl/certs")
     return _expect(
-        D,
-        "file",
-        "/etc/ssl/cert.pem",
-        None,
-        2,
-        [(D, CA_CRT, "missing"), (D, "/etc/ssl/cert.pem", "used")],
+        backend=D,
+        kind="file",
+        cafile="/etc/ssl/cert.pem",
+        capath=None,
+        cert_count=2,
+        attempts=[(D, CA_CRT, "missing"), (D, "/etc/ssl/cert.pem", "used")],
         models="A valid /etc/ssl/cert.pem; the test puts a FIFO at ca-certificates.crt in a copy",
         ref="architecture §2",
     )
 
 
+@layout("edge-world-writable")
 def tree_edge_world_writable(t: Tree) -> dict[str, Any]:
     _debian_like(t, "AB")
     return _expect(
-        D,
-        "file",
-        CA_CRT,
-        "/etc/ssl/certs",
-        2,
-        [(D, CA_CRT, "used"), (D, "/etc/ssl/certs", "used")],
+        backend=D,
+        kind="file",
+        cafile=CA_CRT,
+        capath="/etc/ssl/certs",
+        cert_count=2,
+        attempts=[(D, CA_CRT, "used"), (D, "/etc/ssl/certs", "used")],
         models="A Debian store; the test makes the bundle and the directory world-writable "
         "in a copy",
         ref="architecture §2",
     )
 
 
+@layout("edge-dev-zero")
 def tree_edge_dev_zero(t: Tree) -> dict[str, Any]:
     t.link(CA_CRT, "/dev/zero")
     t.link(_TLS, "/dev/urandom")
     t.bundle("/etc/ssl/cert.pem", "AB")
     return _expect(
-        D,
-        "file",
-        "/etc/ssl/cert.pem",
-        None,
-        2,
-        [(D, CA_CRT, "missing"), (D, _TLS, "missing"), (D, "/etc/ssl/cert.pem", "used")],
+        backend=D,
+        kind="file",
+        cafile="/etc/ssl/cert.pem",
+        capath=None,
+        cert_count=2,
+        attempts=[(D, CA_CRT, "missing"), (D, _TLS, "missing"), (D, "/etc/ssl/cert.pem", "used")],
         models="Bundles linked to /dev/zero and /dev/urandom: inside the root those do not exist "
         "(the test also makes a real device node there when it can)",
         ref="architecture §2",
     )
 
 
+@layout("edge-escape")
 def tree_edge_escape(t: Tree) -> dict[str, Any]:
     # The host has /etc/ssl/certs/ca-certificates.crt; inside the tree it does not exist.
     t.link("/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/certs/ca-certificates.crt")
@@ -1263,12 +1304,12 @@ def tree_edge_escape(t: Tree) -> dict[str, Any]:
     t.bundle("/opt/tree-ca/bundle.pem", "AB")
     t.link("/etc/ssl/ca-bundle.pem", "../../../../../../../../../opt/tree-ca/bundle.pem")
     return _expect(
-        D,
-        "file",
-        "/etc/ssl/ca-bundle.pem",
-        None,
-        2,
-        [
+        backend=D,
+        kind="file",
+        cafile="/etc/ssl/ca-bundle.pem",
+        capath=None,
+        cert_count=2,
+        attempts=[
             (D, CA_CRT, "missing"),
             (D, _TLS, "missing"),
             (D, "/etc/pki/tls/certs/ca-bundle.crt", "missing"),
@@ -1280,15 +1321,16 @@ def tree_edge_escape(t: Tree) -> dict[str, Any]:
     )
 
 
+@layout("edge-empty-tree")
 def tree_edge_empty_tree(t: Tree) -> dict[str, Any]:
     t.platform(platform="linux")
     return _expect(
-        "certifi",
-        "file",
-        "<certifi>",
-        None,
-        "<certifi>",
-        [("certifi", "<certifi>", "used")],
+        backend="certifi",
+        kind="file",
+        cafile="<certifi>",
+        capath=None,
+        cert_count="<certifi>",
+        attempts=[("certifi", "<certifi>", "used")],
         models="Nothing but platform.json",
         ref="architecture §2 #10",
     )
@@ -1303,11 +1345,12 @@ def _base_debian(t: Tree) -> None:
     _debian_like(t, "AB")
 
 
+@layout("env-file-missing")
 def tree_env_file_missing(t: Tree) -> dict[str, Any]:
     _base_debian(t)
     t.platform(platform="linux", environ={"SSL_CERT_FILE": "/etc/ssl/custom.pem"})
     return _expect(
-        None,
+        backend=None,
         exit_code=1,
         attempts=[(E, "/etc/ssl/custom.pem", "missing")],
         never_used=(CA_CRT,),
@@ -1316,27 +1359,29 @@ def tree_env_file_missing(t: Tree) -> dict[str, Any]:
     )
 
 
+@layout("env-file-empty-string")
 def tree_env_file_empty_string(t: Tree) -> dict[str, Any]:
     _base_debian(t)
     t.platform(platform="linux", environ={"SSL_CERT_FILE": "", "SSL_CERT_DIR": ""})
     return _expect(
-        D,
-        "file",
-        CA_CRT,
-        "/etc/ssl/certs",
-        2,
-        [(E, None, "skipped"), (D, CA_CRT, "used")],
+        backend=D,
+        kind="file",
+        cafile=CA_CRT,
+        capath="/etc/ssl/certs",
+        cert_count=2,
+        attempts=[(E, None, "skipped"), (D, CA_CRT, "used")],
         models="SSL_CERT_FILE and SSL_CERT_DIR set to the empty string: unset",
         ref="architecture §8",
     )
 
 
+@layout("env-file-empty-file")
 def tree_env_file_empty_file(t: Tree) -> dict[str, Any]:
     _base_debian(t)
     t.write("/etc/ssl/empty.pem", "")
     t.platform(platform="linux", environ={"SSL_CERT_FILE": "/etc/ssl/empty.pem"})
     return _expect(
-        None,
+        backend=None,
         exit_code=1,
         attempts=[(E, "/etc/ssl/empty.pem", "empty")],
         never_used=(CA_CRT,),
@@ -1345,45 +1390,48 @@ def tree_env_file_empty_file(t: Tree) -> dict[str, Any]:
     )
 
 
+@layout("env-file-good")
 def tree_env_file_good(t: Tree) -> dict[str, Any]:
     _base_debian(t)
     t.bundle("/opt/corp/ca.pem", "L")
     t.platform(platform="linux", environ={"SSL_CERT_FILE": "/opt/corp/ca.pem"})
     return _expect(
-        E,
-        "file",
-        "/opt/corp/ca.pem",
-        None,
-        1,
-        [(E, "/opt/corp/ca.pem", "used")],
+        backend=E,
+        kind="file",
+        cafile="/opt/corp/ca.pem",
+        capath=None,
+        cert_count=1,
+        attempts=[(E, "/opt/corp/ca.pem", "used")],
         never_used=(CA_CRT,),
         models="SSL_CERT_FILE naming a valid bundle",
         ref="architecture §8",
     )
 
 
+@layout("env-dir-list")
 def tree_env_dir_list(t: Tree) -> dict[str, Any]:
     _base_debian(t)
     t.certs("/opt/extra/certs", "L")
     t.hashed("/opt/extra/certs", "L")
     t.platform(platform="linux", environ={"SSL_CERT_DIR": ":/etc/ssl/certs::/opt/extra/certs:"})
     return _expect(
-        E,
-        "dir",
-        None,
-        "/etc/ssl/certs:/opt/extra/certs",
-        3,
-        [(E, "/etc/ssl/certs", "used"), (E, "/opt/extra/certs", "used")],
+        backend=E,
+        kind="dir",
+        cafile=None,
+        capath="/etc/ssl/certs:/opt/extra/certs",
+        cert_count=3,
+        attempts=[(E, "/etc/ssl/certs", "used"), (E, "/opt/extra/certs", "used")],
         models="SSL_CERT_DIR as a list with empty parts",
         ref="architecture §8",
     )
 
 
+@layout("env-dir-missing-member")
 def tree_env_dir_missing_member(t: Tree) -> dict[str, Any]:
     _base_debian(t)
     t.platform(platform="linux", environ={"SSL_CERT_DIR": "/etc/ssl/certs:/opt/missing/certs"})
     return _expect(
-        None,
+        backend=None,
         exit_code=1,
         attempts=[(E, "/etc/ssl/certs", "used"), (E, "/opt/missing/certs", "missing")],
         never_used=(CA_CRT,),
@@ -1392,6 +1440,7 @@ def tree_env_dir_missing_member(t: Tree) -> dict[str, Any]:
     )
 
 
+@layout("env-requests-only")
 def tree_env_requests_only(t: Tree) -> dict[str, Any]:
     _base_debian(t)
     t.bundle("/opt/corp/ca.pem", "L")
@@ -1400,12 +1449,12 @@ def tree_env_requests_only(t: Tree) -> dict[str, Any]:
         environ={"REQUESTS_CA_BUNDLE": "/opt/corp/ca.pem", "CURL_CA_BUNDLE": "/opt/corp/ca.pem"},
     )
     return _expect(
-        D,
-        "file",
-        CA_CRT,
-        "/etc/ssl/certs",
-        2,
-        [
+        backend=D,
+        kind="file",
+        cafile=CA_CRT,
+        capath="/etc/ssl/certs",
+        cert_count=2,
+        attempts=[
             (E, "/opt/corp/ca.pem", "skipped"),
             (E, "/opt/corp/ca.pem", "skipped"),
             (D, CA_CRT, "used"),
@@ -1423,6 +1472,7 @@ def _config_platform(t: Tree, **environ: str) -> None:
     t.platform(platform="linux", environ={"HOME": "/home/alice", **environ})
 
 
+@layout("config-pin-good")
 def tree_config_pin_good(t: Tree) -> dict[str, Any]:
     _base_debian(t)
     t.bundle("/opt/corp/ca.pem", "L")
@@ -1439,12 +1489,12 @@ def tree_config_pin_good(t: Tree) -> dict[str, Any]:
     )
     _config_platform(t)
     return _expect(
-        "config",
-        "file",
-        "/opt/corp/ca.pem",
-        "/opt/corp/certs",
-        1,
-        [("config", "/opt/corp/ca.pem", "used"), ("config", "/opt/corp/certs", "used")],
+        backend="config",
+        kind="file",
+        cafile="/opt/corp/ca.pem",
+        capath="/opt/corp/certs",
+        cert_count=1,
+        attempts=[("config", "/opt/corp/ca.pem", "used"), ("config", "/opt/corp/certs", "used")],
         never_used=(CA_CRT,),
         models="A user config file pinning cafile (relative to the file) and capath, over a "
         "site file that pins the system bundle",
@@ -1452,12 +1502,13 @@ def tree_config_pin_good(t: Tree) -> dict[str, Any]:
     )
 
 
+@layout("config-pin-bad")
 def tree_config_pin_bad(t: Tree) -> dict[str, Any]:
     _base_debian(t)
     t.write(f"{_SITE_CFG}/trustresolve.ini", "[trustresolve]\ncafile = /opt/corp/missing.pem\n")
     _config_platform(t)
     return _expect(
-        None,
+        backend=None,
         exit_code=1,
         attempts=[("config", "/opt/corp/missing.pem", "missing")],
         never_used=(CA_CRT,),
@@ -1466,12 +1517,13 @@ def tree_config_pin_bad(t: Tree) -> dict[str, Any]:
     )
 
 
+@layout("config-unknown-key")
 def tree_config_unknown_key(t: Tree) -> dict[str, Any]:
     _base_debian(t)
     t.write(f"{_USER_CFG}/trustresolve.ini", "[trustresolve]\ncafiel = /opt/corp/ca.pem\n")
     _config_platform(t)
     return _expect(
-        None,
+        backend=None,
         exit_code=1,
         attempts=[("config", None, "invalid")],
         never_used=(CA_CRT,),
@@ -1480,6 +1532,7 @@ def tree_config_unknown_key(t: Tree) -> dict[str, Any]:
     )
 
 
+@layout("config-env-pinned")
 def tree_config_env_pinned(t: Tree) -> dict[str, Any]:
     _base_debian(t)
     t.bundle("/srv/app/ca.pem", "LA")
@@ -1487,85 +1540,24 @@ def tree_config_env_pinned(t: Tree) -> dict[str, Any]:
     t.write(f"{_USER_CFG}/trustresolve.ini", "[trustresolve]\ncafiel = ignored, not read\n")
     _config_platform(t, TRUSTRESOLVE_CONFIG="/srv/app/trustresolve.ini")
     return _expect(
-        "config",
-        "file",
-        "/srv/app/ca.pem",
-        None,
-        2,
-        [("config", "/srv/app/ca.pem", "used")],
+        backend="config",
+        kind="file",
+        cafile="/srv/app/ca.pem",
+        capath=None,
+        cert_count=2,
+        attempts=[("config", "/srv/app/ca.pem", "used")],
         never_used=(CA_CRT,),
         models="TRUSTRESOLVE_CONFIG naming the one file to read (the user file is not read)",
         ref="config file",
     )
 
 
-#: tree name -> builder. Order is the order of expected.json.
-TREES: dict[str, Callable[[Tree], dict[str, Any]]] = {
-    "linux-debian": tree_linux_debian,
-    "linux-gentoo": tree_linux_gentoo,
-    "linux-fedora43": tree_linux_fedora43,
-    "linux-fedora44": tree_linux_fedora44,
-    "linux-rhel6": tree_linux_rhel6,
-    "linux-rhel7": tree_linux_rhel7,
-    "linux-rhel8": tree_linux_rhel8,
-    "linux-rhel9": tree_linux_rhel9,
-    "linux-amazon2023": tree_linux_amazon2023,
-    "linux-opensuse": tree_linux_opensuse,
-    "linux-alpine-base": tree_linux_alpine_base,
-    "linux-alpine-full": tree_linux_alpine_full,
-    "linux-arch": tree_linux_arch,
-    "linux-nixos": tree_linux_nixos,
-    "linux-nix-image": tree_linux_nix_image,
-    "linux-nix-profile": tree_linux_nix_profile,
-    "linux-void": tree_linux_void,
-    "linux-distroless": tree_linux_distroless,
-    "linux-entware": tree_linux_entware,
-    "linux-openharmony": tree_linux_openharmony,
-    "android-termux": tree_android_termux,
-    "android-termux-py313": tree_android_termux_py313,
-    "android-14": tree_android_14,
-    "android-13": tree_android_13,
-    "freebsd-ca-root-nss": tree_freebsd_ca_root_nss,
-    "freebsd-certctl": tree_freebsd_certctl,
-    "openbsd": tree_openbsd,
-    "netbsd": tree_netbsd,
-    "dragonfly": tree_dragonfly,
-    "solaris11": tree_solaris11,
-    "omnios": tree_omnios,
-    "smartos": tree_smartos,
-    "aix": tree_aix,
-    "haiku": tree_haiku,
-    "pbs-interpreter": tree_pbs_interpreter,
-    "no-store": tree_no_store,
-    "edge-bad-bundles-first": tree_edge_bad_bundles_first,
-    "edge-garbage-block": tree_edge_garbage_block,
-    "edge-dangling": tree_edge_dangling,
-    "edge-relative-links": tree_edge_relative_links,
-    "edge-symlink-loop": tree_edge_symlink_loop,
-    "edge-fifo": tree_edge_fifo,
-    "edge-world-writable": tree_edge_world_writable,
-    "edge-dev-zero": tree_edge_dev_zero,
-    "edge-escape": tree_edge_escape,
-    "edge-empty-tree": tree_edge_empty_tree,
-    "env-file-missing": tree_env_file_missing,
-    "env-file-empty-string": tree_env_file_empty_string,
-    "env-file-empty-file": tree_env_file_empty_file,
-    "env-file-good": tree_env_file_good,
-    "env-dir-list": tree_env_dir_list,
-    "env-dir-missing-member": tree_env_dir_missing_member,
-    "env-requests-only": tree_env_requests_only,
-    "config-pin-good": tree_config_pin_good,
-    "config-pin-bad": tree_config_pin_bad,
-    "config-unknown-key": tree_config_unknown_key,
-    "config-env-pinned": tree_config_env_pinned,
-}
-
-
-def build(pool: Pool, names: Iterable[str]) -> dict[str, dict[str, Any]]:
+def build(pool: Pool, names: Iterable[str], *, out: str = HERE) -> dict[str, dict[str, Any]]:
+    """(Re)build the trees ``names`` under ``out``; what each should resolve to, by name."""
     expected: dict[str, dict[str, Any]] = {}
     for name in names:
-        final = os.path.join(HERE, name)
-        staging = tempfile.mkdtemp(prefix=f".{name}.", dir=HERE)
+        final = os.path.join(out, name)
+        staging = tempfile.mkdtemp(prefix=f".{name}.", dir=out)
         try:
             tree = Tree(staging, pool)
             expected[name] = TREES[name](tree)
@@ -1584,28 +1576,35 @@ def build(pool: Pool, names: Iterable[str]) -> dict[str, dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--new-cas", action="store_true", help="mint a new pool of test CAs")
+    parser.add_argument(
+        "--out",
+        default=HERE,
+        help="write the trees and expected.json here (default: platform_fixtures/ itself)",
+    )
     parser.add_argument("trees", nargs="*", help="only these trees (default: all)")
     args = parser.parse_args(argv)
     if shutil.which("openssl") is None:
         print("make_unix_fixtures: needs the openssl command for subject hashes", file=sys.stderr)
         return 2
-    if args.new_cas or not os.path.exists(POOL_FILE):
-        _write_pool(_mint_pool())
-    pool = Pool(_read_pool())
     unknown = [n for n in args.trees if n not in TREES]
     if unknown:
         parser.error(f"unknown trees: {', '.join(unknown)}")
+    if args.new_cas or not os.path.exists(POOL_FILE):
+        _write_pool(_mint_pool())
+    pool = Pool(_read_pool())
+    os.makedirs(args.out, exist_ok=True)
     names = args.trees or list(TREES)
-    expected = build(pool, names)
-    if args.trees and os.path.exists(EXPECTED_FILE):
-        with open(EXPECTED_FILE, encoding="utf-8") as handle:
+    expected = build(pool, names, out=args.out)
+    expected_file = os.path.join(args.out, "expected.json")
+    if args.trees and os.path.exists(expected_file):
+        with open(expected_file, encoding="utf-8") as handle:
             merged = json.load(handle)
         merged.update(expected)
         expected = {name: merged[name] for name in TREES if name in merged}
-    with open(EXPECTED_FILE, "w", encoding="utf-8") as handle:
+    with open(expected_file, "w", encoding="utf-8") as handle:
         json.dump(expected, handle, indent=2)
         handle.write("\n")
-    print(f"built {len(names)} trees; expectations in {os.path.relpath(EXPECTED_FILE)}")
+    print(f"built {len(names)} trees; expectations in {os.path.relpath(expected_file)}")
     return 0
 
 

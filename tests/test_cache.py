@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import os
 import shutil
 import stat
@@ -13,11 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
+from support.ca import mint
 from trustresolve._errors import TrustResolveError
 from trustresolve._store import cache as _cache
 from trustresolve._x509.pem import der_to_pem, scan_pem
@@ -28,28 +24,10 @@ as_root = pytest.mark.skipif(not POSIX or os.geteuid() != 0, reason="chown needs
 SRC = str(Path(__file__).resolve().parent.parent / "src")
 
 
-def make_ca(common_name: str) -> bytes:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.DER)
-
-
 @pytest.fixture(scope="module")
 def certs() -> list[bytes]:
     # Two CAs share a subject, so their files collide on the hash: HHHHHHHH.0 and .1.
-    return [make_ca("Cache CA one"), make_ca("Cache CA two"), make_ca("Twin"), make_ca("Twin")]
+    return [mint(cn).der for cn in ("Cache CA one", "Cache CA two", "Twin", "Twin")]
 
 
 @pytest.fixture(autouse=True)

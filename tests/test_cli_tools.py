@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import trustme
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 
+from support.ca import dn, mint
+from support.cli import run_main
 from trustresolve._cli.check import describe_library
 from trustresolve._cli.export import render_env
 from trustresolve._cli.main import main
@@ -34,27 +34,10 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
 
 
-def _self_signed(name: str, not_after: datetime.datetime) -> bytes:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "DE"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, 'Test, "Quoted" + Co'),
-            x509.NameAttribute(NameOID.COMMON_NAME, name),
-        ]
-    )
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_after - datetime.timedelta(days=400))
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.PEM)
+def _self_signed(common_name: str, not_after: datetime.datetime) -> bytes:
+    subject = dn(common_name, country="DE", organization='Test, "Quoted" + Co')
+    not_before = not_after - datetime.timedelta(days=400)
+    return mint(subject, not_before=not_before, not_after=not_after).pem
 
 
 @pytest.fixture
@@ -70,19 +53,13 @@ def tree(tmp_path: Path) -> Path:
     return root
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 # --- --which --verbose -------------------------------------------------------------------------
 
 
 def test_which_verbose_lists_and_flags_expired(
     tree: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(capsys, "--which", "--verbose", "--root", str(tree))
+    code, out, _ = run_main(capsys, "--which", "--verbose", "--root", str(tree))
     assert code == 0
     assert "Trust store: distro (file), 2 certificates" in out
     assert "Certificates (2, 1 expired):" in out
@@ -94,7 +71,7 @@ def test_which_verbose_lists_and_flags_expired(
 
 
 def test_which_verbose_json(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "--which", "--json", "--verbose", "--root", str(tree))
+    code, out, _ = run_main(capsys, "--which", "--json", "--verbose", "--root", str(tree))
     document = json.loads(out)
     assert code == 0
     assert [c["expired"] for c in document["certificates"]] == [False, True]
@@ -107,10 +84,10 @@ def test_which_keeps_its_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixtur
     (empty / "platform.json").write_text(
         '{"platform": "linux", "environ": {"SSL_CERT_FILE": "/missing.pem"}}'
     )
-    code, out, _ = run(capsys, "--which", "--root", str(empty))
+    code, out, _ = run_main(capsys, "--which", "--root", str(empty))
     assert code == 1
     assert "error:" in out
-    code, _, err = run(capsys, "--which", "--root", str(tmp_path / "nope"))
+    code, _, err = run_main(capsys, "--which", "--root", str(tmp_path / "nope"))
     assert code == 2
     assert "is not a directory" in err
 
@@ -157,7 +134,7 @@ def test_check_reports_versions_paths_and_store(
     tree: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
 
-    code, out, _ = run(capsys, "--check", "--root", str(tree))
+    code, out, _ = run_main(capsys, "--check", "--root", str(tree))
     assert code == 0
     assert ssl.OPENSSL_VERSION in out
     assert "TLS 1.2 yes" in out
@@ -177,7 +154,7 @@ def test_check_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     missing = tmp_path / "missing.pem"
     os.environ["SSL_CERT_FILE"] = str(missing)
     try:
-        code, out, _ = run(capsys, "--check", "--json")
+        code, out, _ = run_main(capsys, "--check", "--json")
     finally:
         del os.environ["SSL_CERT_FILE"]
     document = json.loads(out)
@@ -214,7 +191,7 @@ def test_check_flags_missing_defaults_as_the_hook_sees_them(
     from trustresolve._cli import check as _check
 
     monkeypatch.setattr(_check, "defaults_usable", lambda cafile, capath: False)
-    code, out, _ = run(capsys, "--check")
+    code, out, _ = run_main(capsys, "--check")
     assert code == 0
     assert "neither default exists" in out
 
@@ -225,12 +202,12 @@ def test_check_flags_missing_defaults_as_the_hook_sees_them(
 def test_export_matches_which(
     tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _, out, _ = run(capsys, "--which", "--json", "--root", str(tree))
+    _, out, _ = run_main(capsys, "--which", "--json", "--root", str(tree))
     count = json.loads(out)["source"]["cert_count"]
     target = tmp_path / "out" / "bundle.pem"
     target.parent.mkdir()
     target.write_text("old contents")
-    code, out, _ = run(capsys, "--export", str(target), "--root", str(tree))
+    code, out, _ = run_main(capsys, "--export", str(target), "--root", str(tree))
     assert code == 0
     assert f"wrote {count} certificates from the distro store" in out
     exported = scan_pem(target.read_bytes())
@@ -242,7 +219,7 @@ def test_export_matches_which(
 
 
 def test_export_to_stdout(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "--export", "-", "--root", str(tree))
+    code, out, _ = run_main(capsys, "--export", "-", "--root", str(tree))
     assert code == 0
     assert len(scan_pem(out.encode()).certificates) == 2
 
@@ -252,7 +229,7 @@ def test_export_bad_target(
     where: str, tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     target = tmp_path if where == "dir" else tmp_path / "no" / "such" / "bundle.pem"
-    code, _, err = run(capsys, "--export", str(target), "--root", str(tree))
+    code, _, err = run_main(capsys, "--export", str(target), "--root", str(tree))
     assert code == 2
     assert "--export" in err
     assert str(target) in err or str(target.parent) in err
@@ -279,7 +256,7 @@ def test_env_sh_round_trips_through_a_real_shell(
     weird_store: tuple[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     cafile, _ = weird_store
-    code, out, _ = run(capsys, "--env", "--shell", "sh")
+    code, out, _ = run_main(capsys, "--env", "--shell", "sh")
     assert code == 0
     script = out + '\nprintf "%s" "$SSL_CERT_FILE"'
     done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True)
@@ -294,7 +271,7 @@ def test_env_sets_the_dir_when_there_is_one(tree: Path, capsys: pytest.CaptureFi
 
     cert = scan_pem(pem).certificates[0]
     (tree / f"etc/ssl/certs/{name_hash(cert.subject)}.0").write_bytes(pem)
-    code, out, err = run(capsys, "--env", "--root", str(tree))
+    code, out, err = run_main(capsys, "--env", "--root", str(tree))
     assert code == 0, err
     assert out.strip() == "export SSL_CERT_DIR=/etc/ssl/certs"
 
@@ -302,7 +279,7 @@ def test_env_sets_the_dir_when_there_is_one(tree: Path, capsys: pytest.CaptureFi
 def test_env_root_names_paths_inside_the_tree(
     tree: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(capsys, "--env", "--root", str(tree), "--shell", "powershell")
+    code, out, _ = run_main(capsys, "--env", "--root", str(tree), "--shell", "powershell")
     assert code == 0
     # gRPC reads its own variable, not OpenSSL's: the bundle is named for it too.
     assert out.strip().splitlines() == [
@@ -329,7 +306,7 @@ def test_env_quoting_per_shell() -> None:
 def test_env_cmd_refuses_what_it_cannot_quote(
     weird_store: tuple[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = run(capsys, "--env", "--shell", "cmd")
+    code, _, err = run_main(capsys, "--env", "--shell", "cmd")
     assert code == 2
     assert "cmd.exe cannot quote" in err
 
@@ -338,7 +315,7 @@ def test_env_with_a_broken_store_exits_1(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
-    code, _, err = run(capsys, "--env")
+    code, _, err = run_main(capsys, "--env")
     assert code == 1
     assert "SSL_CERT_FILE" in err
 
@@ -374,7 +351,7 @@ def test_der_parse_of_export_is_the_lead_parser(
     tree: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The exported PEM re-parses with the project's own DER reader (no trailing bytes)."""
-    run(capsys, "--export", "-", "--root", str(tree))
+    run_main(capsys, "--export", "-", "--root", str(tree))
     # (captured above) re-run to get the text
     main(["--export", "-", "--root", str(tree)])
     out = capsys.readouterr().out

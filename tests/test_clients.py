@@ -20,7 +20,7 @@ import trustme
 import urllib3
 from pymongo.errors import ServerSelectionTimeoutError
 
-from tls_servers import TLSServer, http_ok, mongodb_responder, pinned_store, server_context
+from support.servers import TLSServer, http_ok, mongodb_responder, pinned_store, server_context
 from trustresolve._store.resolve import where
 from trustresolve._tls.context import create_default_context
 from trustresolve._tls.inject import extract_from_ssl, inject_into_ssl

@@ -7,7 +7,6 @@ one setting changed, so none of them can pass by failing for an unrelated reason
 from __future__ import annotations
 
 import contextlib
-import datetime
 import socket
 import ssl
 import sys
@@ -17,10 +16,11 @@ from typing import TYPE_CHECKING
 import pytest
 import trustme
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 
 import trustresolve._tls.context as context_module
-from tls_servers import TLSServer, pinned_store, server_context
+from support.ca import signed_crl
+from support.servers import TLSServer, pinned_store, server_context
 from trustresolve._errors import ConfigurationError
 from trustresolve._machine.model import Resolution, TrustSource
 from trustresolve._tls.context import InsecureContextWarning, create_default_context
@@ -100,27 +100,8 @@ def encrypted_client_files(
 def write_crl(
     ca: trustme.CA, path: Path, revoked: list[trustme.LeafCert], *, der: bool = False
 ) -> str:
-    """A CRL signed by ``ca`` revoking ``revoked`` (cryptography's builder)."""
-    ca_cert = x509.load_pem_x509_certificate(ca.cert_pem.bytes())
-    ca_key = serialization.load_pem_private_key(ca.private_key_pem.bytes(), password=None)
-    now = datetime.datetime.now(datetime.timezone.utc)
-    builder = (
-        x509.CertificateRevocationListBuilder()
-        .issuer_name(ca_cert.subject)
-        .last_update(now - datetime.timedelta(minutes=5))
-        .next_update(now + datetime.timedelta(days=1))
-    )
-    for leaf in revoked:
-        serial = x509.load_pem_x509_certificate(leaf.cert_chain_pems[0].bytes()).serial_number
-        builder = builder.add_revoked_certificate(
-            x509.RevokedCertificateBuilder()
-            .serial_number(serial)
-            .revocation_date(now - datetime.timedelta(minutes=1))
-            .build()
-        )
-    crl = builder.sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
-    encoding = serialization.Encoding.DER if der else serialization.Encoding.PEM
-    path.write_bytes(crl.public_bytes(encoding))
+    """A CRL signed by ``ca`` revoking ``revoked``, written to ``path``."""
+    path.write_bytes(signed_crl(ca, revoked, der=der))
     return str(path)
 
 

@@ -11,21 +11,14 @@ import json
 import os
 import shutil
 import stat
-import subprocess
-import sys
 import threading
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
-from test_unix_layouts import (
-    EXPECTED,
-    check_resolution,
-    clean_env,
-    probe_tree,
-    tree_names,
-    tree_path,
-)
+from support.cli import clean_env, run_cli
+from support.trees import EXPECTED, probe_tree, tree, tree_names
+from test_unix_layouts import check_resolution
 from trustresolve import NoTrustStoreError, PlatformFacts, Resolution, resolve
 from trustresolve._backends.candidates import check_bundle, check_dir
 from trustresolve._machine.fs import MAX_BUNDLE_BYTES, FileSystem
@@ -37,7 +30,7 @@ TIMEOUT = 30.0
 
 def copy_tree(name: str, tmp_path: Any) -> str:
     target = str(tmp_path / name)
-    shutil.copytree(tree_path(name), target, symlinks=True)
+    shutil.copytree(tree(name), target, symlinks=True)
     return target
 
 
@@ -67,14 +60,7 @@ def attempt_for(resolution: Resolution, location: str) -> Any:
 
 
 def run_cli_json(root: str) -> tuple[int, dict[str, Any]]:
-    done = subprocess.run(
-        [sys.executable, "-m", "trustresolve", "--which", "--json", "--root", root],
-        capture_output=True,
-        text=True,
-        env=clean_env(),
-        timeout=TIMEOUT * 2,
-        check=False,
-    )
+    done = run_cli("--which", "--json", "--root", root, env=clean_env(), timeout=TIMEOUT * 2)
     return done.returncode, json.loads(done.stdout)
 
 
@@ -85,7 +71,7 @@ def run_cli_json(root: str) -> tuple[int, dict[str, Any]]:
 @pytest.mark.parametrize("name", EDGE_TREES)
 def test_edge_tree_resolves_as_expected(name: str) -> None:
     expected = EXPECTED[name]
-    resolution, error = probe_tree(tree_path(name))
+    resolution, error = probe_tree(tree(name))
     assert error is None, str(error)
     assert resolution is not None and resolution.source is not None
     source = resolution.source.as_dict()
@@ -99,7 +85,7 @@ def test_edge_tree_resolves_as_expected(name: str) -> None:
 
 
 def test_der_bundle_says_how_to_convert() -> None:
-    resolution, _ = probe_tree(tree_path("edge-bad-bundles-first"))
+    resolution, _ = probe_tree(tree("edge-bad-bundles-first"))
     assert resolution is not None
     detail = attempt_for(resolution, "/etc/ssl/ca-bundle.pem").detail
     assert "DER" in detail
@@ -107,7 +93,7 @@ def test_der_bundle_says_how_to_convert() -> None:
 
 
 def test_empty_bundle_is_empty_not_invalid() -> None:
-    resolution, _ = probe_tree(tree_path("edge-bad-bundles-first"))
+    resolution, _ = probe_tree(tree("edge-bad-bundles-first"))
     assert resolution is not None
     attempt = attempt_for(resolution, CA_CRT)
     assert attempt.outcome == "empty"
@@ -117,7 +103,7 @@ def test_empty_bundle_is_empty_not_invalid() -> None:
 def test_garbage_block_keeps_the_good_certificates() -> None:
     import ssl
 
-    resolution, _ = probe_tree(tree_path("edge-garbage-block"))
+    resolution, _ = probe_tree(tree("edge-garbage-block"))
     assert resolution is not None and resolution.source is not None
     source = resolution.source
     assert source.kind == "data"
@@ -130,7 +116,7 @@ def test_garbage_block_keeps_the_good_certificates() -> None:
 
 
 def test_links_are_reported_with_their_targets() -> None:
-    resolution, _ = probe_tree(tree_path("edge-relative-links"))
+    resolution, _ = probe_tree(tree("edge-relative-links"))
     assert resolution is not None
     detail = attempt_for(resolution, CA_CRT).detail
     for hop in (
@@ -142,7 +128,7 @@ def test_links_are_reported_with_their_targets() -> None:
 
 
 def test_dangling_link_names_its_missing_target() -> None:
-    resolution, _ = probe_tree(tree_path("edge-dangling"))
+    resolution, _ = probe_tree(tree("edge-dangling"))
     assert resolution is not None
     detail = attempt_for(resolution, CA_CRT).detail
     assert "dangling" in detail
@@ -154,7 +140,7 @@ def test_missing_file_in_a_linked_directory_is_not_called_a_dangling_symlink() -
 
     The link that was followed is fine, so "dangling symlink" misleads whoever debugs it.
     """
-    resolution, _ = probe_tree(tree_path("linux-opensuse"))
+    resolution, _ = probe_tree(tree("linux-opensuse"))
     assert resolution is not None
     attempt = attempt_for(resolution, CA_CRT)
     assert attempt.outcome == "missing"
@@ -162,7 +148,7 @@ def test_missing_file_in_a_linked_directory_is_not_called_a_dangling_symlink() -
 
 
 def test_escaping_links_stay_inside_the_root() -> None:
-    root = tree_path("edge-escape")
+    root = tree("edge-escape")
     resolution, _ = probe_tree(root)
     assert resolution is not None and resolution.source is not None
     # The host's bundle (if any) would have many more certificates than the tree's two.
@@ -174,7 +160,7 @@ def test_escaping_links_stay_inside_the_root() -> None:
 
 
 def test_symlink_loop_is_reported_not_followed_forever() -> None:
-    resolution = resolve_with_timeout(tree_path("edge-symlink-loop"))
+    resolution = resolve_with_timeout(tree("edge-symlink-loop"))
     attempt = attempt_for(resolution, CA_CRT)
     assert attempt.outcome == "invalid"
     assert "loop" in attempt.detail
@@ -194,16 +180,20 @@ def test_directory_link_loop_does_not_hang(tmp_path: Any) -> None:
 # Made at test time: FIFOs, devices, huge files, modes
 
 
+def assert_bundle_refused_for_cert_pem(resolution: Resolution, detail: str) -> None:
+    """The spoiled ca-certificates.crt is invalid (``detail`` says why); /etc/ssl/cert.pem wins."""
+    attempt = attempt_for(resolution, CA_CRT)
+    assert attempt.outcome == "invalid"
+    assert detail in attempt.detail
+    assert resolution.source is not None
+    assert resolution.source.display_cafile == "/etc/ssl/cert.pem"
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo")
 def test_fifo_as_the_bundle_is_skipped_without_blocking(tmp_path: Any) -> None:
     root = copy_tree("edge-fifo", tmp_path)
     os.mkfifo(os.path.join(root, CA_CRT.lstrip("/")))
-    resolution = resolve_with_timeout(root)
-    attempt = attempt_for(resolution, CA_CRT)
-    assert attempt.outcome == "invalid"
-    assert "FIFO" in attempt.detail
-    assert resolution.source is not None
-    assert resolution.source.display_cafile == "/etc/ssl/cert.pem"
+    assert_bundle_refused_for_cert_pem(resolve_with_timeout(root), "FIFO")
     code, document = run_cli_json(root)
     assert code == 0
     assert document["source"]["cafile"] == "/etc/ssl/cert.pem"
@@ -255,44 +245,57 @@ def test_device_node_inside_the_root_is_refused(tmp_path: Any) -> None:
         os.mknod(os.path.join(root, "dev/zero"), stat.S_IFCHR | 0o666, os.makedev(1, 5))
     except OSError as exc:  # containers may forbid mknod even for root
         pytest.skip(f"mknod refused: {exc}")
-    resolution = resolve_with_timeout(root)
-    attempt = attempt_for(resolution, CA_CRT)
-    assert attempt.outcome == "invalid"
-    assert "character device" in attempt.detail
-    assert resolution.source is not None
-    assert resolution.source.display_cafile == "/etc/ssl/cert.pem"
+    assert_bundle_refused_for_cert_pem(resolve_with_timeout(root), "character device")
 
 
-def test_huge_bundle_is_refused_without_reading_it_all(tmp_path: Any) -> None:
-    root = copy_tree("edge-fifo", tmp_path)
-    huge = os.path.join(root, CA_CRT.lstrip("/"))
-    with open(huge, "wb") as handle:  # sparse: costs no disk
+def _sparse_over_the_bound(bundle: str) -> None:
+    with open(bundle, "wb") as handle:  # sparse: costs no disk
         handle.truncate(MAX_BUNDLE_BYTES + 1)
-    resolution = resolve_with_timeout(root)
-    attempt = attempt_for(resolution, CA_CRT)
-    assert attempt.outcome == "invalid"
-    assert "larger than" in attempt.detail
-    assert resolution.source is not None
-    assert resolution.source.display_cafile == "/etc/ssl/cert.pem"
 
 
-def test_whitespace_only_bundle_is_empty(tmp_path: Any) -> None:
-    root = copy_tree("edge-fifo", tmp_path)
-    with open(os.path.join(root, CA_CRT.lstrip("/")), "w") as handle:
+def _whitespace_only(bundle: str) -> None:
+    with open(bundle, "w") as handle:
         handle.write("\n  \n\t\n")
-    resolution = resolve_with_timeout(root)
-    assert attempt_for(resolution, CA_CRT).outcome == "empty"
 
 
-def test_trusted_certificate_only_bundle_is_not_a_store(tmp_path: Any) -> None:
+def _trusted_certificate_blocks_only(bundle: str) -> None:
     """Fedora's ca-bundle.trust.crt format: trust bits OpenSSL's plain loader would drop."""
+    source = os.path.join(tree("linux-fedora43"), "etc/pki/ca-trust/extracted/openssl")
+    shutil.copy(os.path.join(source, "ca-bundle.trust.crt"), bundle)
+
+
+# (how the bundle is spoiled, its attempt's outcome, in its detail, the fallback source or None)
+SPOILED_BUNDLES = [
+    pytest.param(_sparse_over_the_bound, "invalid", "larger than", "/etc/ssl/cert.pem", id="huge"),
+    pytest.param(_whitespace_only, "empty", None, None, id="whitespace-only"),
+    pytest.param(
+        _trusted_certificate_blocks_only,
+        "invalid",
+        "TRUSTED CERTIFICATE",
+        None,
+        id="trusted-certificate-only",
+    ),
+]
+
+
+@pytest.mark.parametrize(("spoil", "outcome", "detail", "fallback"), SPOILED_BUNDLES)
+def test_spoiled_bundle_is_not_a_store(
+    tmp_path: Any,
+    spoil: Callable[[str], None],
+    outcome: str,
+    detail: str | None,
+    fallback: str | None,
+) -> None:
     root = copy_tree("edge-fifo", tmp_path)
-    source = os.path.join(tree_path("linux-fedora43"), "etc/pki/ca-trust/extracted/openssl")
-    shutil.copy(os.path.join(source, "ca-bundle.trust.crt"), os.path.join(root, CA_CRT.lstrip("/")))
+    spoil(os.path.join(root, CA_CRT.lstrip("/")))
     resolution = resolve_with_timeout(root)
     attempt = attempt_for(resolution, CA_CRT)
-    assert attempt.outcome == "invalid"
-    assert "TRUSTED CERTIFICATE" in attempt.detail
+    assert attempt.outcome == outcome
+    if detail is not None:
+        assert detail in attempt.detail
+    if fallback is not None:
+        assert resolution.source is not None
+        assert resolution.source.display_cafile == fallback
 
 
 def test_world_writable_bundle_and_directory_are_flagged(tmp_path: Any) -> None:
@@ -311,14 +314,7 @@ def test_world_writable_bundle_and_directory_are_flagged(tmp_path: Any) -> None:
     assert any("chmod o-w" in w and CA_CRT in w for w in file_attempt.warnings)
     assert any(a.warnings for a in dir_attempts), "a world-writable CA directory must be flagged"
     assert any(CA_CRT in w for w in source.warnings)
-    done = subprocess.run(
-        [sys.executable, "-m", "trustresolve", "--which", "--root", root],
-        capture_output=True,
-        text=True,
-        env=clean_env(),
-        timeout=TIMEOUT,
-        check=False,
-    )
+    done = run_cli("--which", "--root", root, env=clean_env(), timeout=TIMEOUT)
     assert done.returncode == 0
     assert "WARNING" in done.stdout
     _, document = run_cli_json(root)
@@ -356,14 +352,14 @@ def test_hashed_directory_with_only_dangling_entries_is_not_a_store(tmp_path: An
 
 def test_bundle_only_directory_is_not_a_store() -> None:
     """Fedora's /etc/pki/tls/certs holds only bundle links (rustls/openssl-probe#25)."""
-    check = check_dir(FileSystem(tree_path("linux-fedora43")), "/etc/pki/tls/certs")
+    check = check_dir(FileSystem(tree("linux-fedora43")), "/etc/pki/tls/certs")
     assert check.outcome == "invalid"
     assert "hashed" in check.detail
 
 
 def test_plain_pem_directory_is_not_a_store() -> None:
     """Amazon Linux 2023's /etc/ssl/certs: .pem files, no hashed names (golang/go#79018)."""
-    check = check_dir(FileSystem(tree_path("linux-amazon2023")), "/etc/ssl/certs")
+    check = check_dir(FileSystem(tree("linux-amazon2023")), "/etc/ssl/certs")
     assert check.outcome == "invalid"
     assert "rehash" in check.detail
 
@@ -376,7 +372,7 @@ def test_hashed_directory_with_other_roots_is_not_paired(tmp_path: Any) -> None:
     """
     root = copy_tree("linux-gentoo", tmp_path)  # bundle A, B; hashed dir A, B
     certs = os.path.join(root, "etc/ssl/certs")
-    other = tree_path("linux-fedora44") + "/etc/pki/ca-trust/extracted/pem/directory-hash"
+    other = tree("linux-fedora44") + "/etc/pki/ca-trust/extracted/pem/directory-hash"
     for name in os.listdir(certs):
         if name != "ca-certificates.crt":
             os.unlink(os.path.join(certs, name))

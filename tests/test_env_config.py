@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 import trustresolve
-from test_unix_layouts import EXPECTED, check_resolution, probe_tree, tree_names, tree_path
+from support.trees import EXPECTED, probe_tree, tree, tree_names
+from test_unix_layouts import check_resolution
 from trustresolve import (
     ConfigurationError,
     NoTrustStoreError,
@@ -54,7 +55,7 @@ def assert_lists_every_attempt(error: NoTrustStoreError) -> None:
 @pytest.mark.parametrize("name", ENV_CONFIG_TREES)
 def test_env_config_tree(name: str) -> None:
     expected = EXPECTED[name]
-    resolution, error = probe_tree(tree_path(name))
+    resolution, error = probe_tree(tree(name))
     if expected["exit"] == 1:
         assert error is not None, f"{name}: a bad pin must not fall through"
         assert_lists_every_attempt(error)
@@ -99,7 +100,7 @@ def test_env_config_tree(name: str) -> None:
     ],
 )
 def test_error_names_the_culprit_and_the_fix(name: str, fragments: tuple[str, ...]) -> None:
-    _, error = probe_tree(tree_path(name))
+    _, error = probe_tree(tree(name))
     assert error is not None
     head = first_line(error)
     for fragment in fragments:
@@ -107,7 +108,7 @@ def test_error_names_the_culprit_and_the_fix(name: str, fragments: tuple[str, ..
 
 
 def test_tool_variables_are_reported_not_used() -> None:
-    resolution, _ = probe_tree(tree_path("env-requests-only"))
+    resolution, _ = probe_tree(tree("env-requests-only"))
     assert resolution is not None and resolution.source is not None
     assert resolution.source.backend == "distro"
     env_details = " ".join(a.detail for a in resolution.attempts if a.backend == "env")
@@ -116,7 +117,7 @@ def test_tool_variables_are_reported_not_used() -> None:
 
 
 def test_config_files_are_listed_user_first() -> None:
-    resolution, _ = probe_tree(tree_path("config-pin-good"))
+    resolution, _ = probe_tree(tree("config-pin-good"))
     assert resolution is not None
     assert resolution.config_files == (
         "/home/alice/.config/trustresolve/trustresolve.ini",
@@ -127,7 +128,7 @@ def test_config_files_are_listed_user_first() -> None:
 
 
 def test_trustresolve_config_reads_only_that_file() -> None:
-    resolution, _ = probe_tree(tree_path("config-env-pinned"))
+    resolution, _ = probe_tree(tree("config-env-pinned"))
     assert resolution is not None
     assert resolution.config_files == ("/srv/app/trustresolve.ini",)
 
@@ -138,7 +139,7 @@ def test_trustresolve_config_reads_only_that_file() -> None:
 
 def make_tree(tmp_path: Any, environ: dict[str, str], base: str = "linux-debian") -> str:
     root = str(tmp_path / "tree")
-    shutil.copytree(tree_path(base), root, symlinks=True)
+    shutil.copytree(tree(base), root, symlinks=True)
     import json
 
     with open(os.path.join(root, "platform.json"), "w") as handle:
@@ -150,40 +151,83 @@ def resolve_root(root: str) -> Resolution:
     return trustresolve.resolve(PlatformFacts.from_root(root))
 
 
-def test_ssl_cert_dir_of_only_separators_is_an_error(tmp_path: Any) -> None:
-    root = make_tree(tmp_path, {"SSL_CERT_DIR": "::"})
-    with pytest.raises(NoTrustStoreError) as caught:
-        resolve_root(root)
-    assert "SSL_CERT_DIR" in first_line(caught.value)
+# (environ, files to make in the tree (None: a directory), in the error's first line, not in it)
+ERRORS_ON_THE_FIRST_LINE = [
+    pytest.param({"SSL_CERT_DIR": "::"}, {}, ["SSL_CERT_DIR"], [], id="cert-dir-only-separators"),
+    pytest.param(
+        {"SSL_CERT_DIR": "/usr/share/ca-certificates/mozilla"},
+        {},
+        ["SSL_CERT_DIR", "/usr/share/ca-certificates/mozilla", "hashed"],
+        [],
+        id="cert-dir-without-hashed-names",
+    ),
+    pytest.param(
+        {"SSL_CERT_FILE": "/etc/ssl/certs"},
+        {},
+        ["SSL_CERT_FILE", "directory"],
+        [],
+        id="cert-file-naming-a-directory",
+    ),
+    pytest.param(
+        {"SSL_CERT_FILE": "/etc/ssl/openssl.cnf"},
+        {},
+        ["SSL_CERT_FILE", "/etc/ssl/openssl.cnf", "PEM"],
+        [],
+        id="cert-file-with-garbage",
+    ),
+    # A broken site/user file found by platformdirs is not TRUSTRESOLVE_CONFIG's fault.
+    pytest.param(
+        {"HOME": "/home/alice"},
+        {"home/alice/.config/trustresolve/trustresolve.ini": None},
+        ["/home/alice/.config/trustresolve/trustresolve.ini"],
+        ["TRUSTRESOLVE_CONFIG"],
+        id="unpinned-unreadable-config-file",
+    ),
+    pytest.param(
+        {"TRUSTRESOLVE_CONFIG": "/srv/nowhere.ini"},
+        {},
+        ["TRUSTRESOLVE_CONFIG", "/srv/nowhere.ini"],
+        [],
+        id="trustresolve-config-missing",
+    ),
+    pytest.param(
+        {"TRUSTRESOLVE_CONFIG": "/srv/tr.ini"},
+        {"srv/tr.ini": "cafile = /x\n"},  # no section header
+        ["/srv/tr.ini", "INI"],
+        [],
+        id="config-not-ini",
+    ),
+    pytest.param(
+        {"TRUSTRESOLVE_CONFIG": "/srv/tr.ini"},
+        {"srv/tr.ini": "[trustresolve]\nnative = maybe\n"},
+        ["native", "maybe"],
+        [],
+        id="config-native-not-boolean",
+    ),
+]
 
 
-def test_ssl_cert_dir_without_hashed_names_is_an_error(tmp_path: Any) -> None:
-    root = make_tree(tmp_path, {"SSL_CERT_DIR": "/usr/share/ca-certificates/mozilla"})
+@pytest.mark.parametrize(("environ", "files", "wanted", "unwanted"), ERRORS_ON_THE_FIRST_LINE)
+def test_bad_variable_or_config_is_an_error_naming_it(
+    tmp_path: Any,
+    environ: dict[str, str],
+    files: dict[str, str | None],
+    wanted: list[str],
+    unwanted: list[str],
+) -> None:
+    root = make_tree(tmp_path, environ)
+    for path, content in files.items():
+        if content is None:
+            os.makedirs(os.path.join(root, path))
+            continue
+        os.makedirs(os.path.dirname(os.path.join(root, path)), exist_ok=True)
+        with open(os.path.join(root, path), "w") as handle:
+            handle.write(content)
     with pytest.raises(NoTrustStoreError) as caught:
         resolve_root(root)
     head = first_line(caught.value)
-    assert "SSL_CERT_DIR" in head
-    assert "/usr/share/ca-certificates/mozilla" in head
-    assert "hashed" in head
-
-
-def test_ssl_cert_file_naming_a_directory_is_an_error(tmp_path: Any) -> None:
-    root = make_tree(tmp_path, {"SSL_CERT_FILE": "/etc/ssl/certs"})
-    with pytest.raises(NoTrustStoreError) as caught:
-        resolve_root(root)
-    head = first_line(caught.value)
-    assert "SSL_CERT_FILE" in head
-    assert "directory" in head
-
-
-def test_ssl_cert_file_with_garbage_is_an_error(tmp_path: Any) -> None:
-    root = make_tree(tmp_path, {"SSL_CERT_FILE": "/etc/ssl/openssl.cnf"})
-    with pytest.raises(NoTrustStoreError) as caught:
-        resolve_root(root)
-    head = first_line(caught.value)
-    assert "SSL_CERT_FILE" in head
-    assert "/etc/ssl/openssl.cnf" in head
-    assert "PEM" in head
+    assert [part for part in wanted if part not in head] == [], head
+    assert [part for part in unwanted if part in head] == [], head
 
 
 def test_ssl_cert_file_and_dir_together(tmp_path: Any) -> None:
@@ -229,52 +273,6 @@ def test_empty_config_value_is_not_checked_as_the_root_directory(tmp_path: Any) 
     assert not [a for a in resolution.attempts if a.location in ("", "/")]
 
 
-def test_unpinned_unreadable_config_file_does_not_blame_trustresolve_config(
-    tmp_path: Any,
-) -> None:
-    """A broken site/user file found by platformdirs is not TRUSTRESOLVE_CONFIG's fault."""
-    root = make_tree(tmp_path, {"HOME": "/home/alice"})
-    os.makedirs(os.path.join(root, "home/alice/.config/trustresolve/trustresolve.ini"))
-    with pytest.raises(NoTrustStoreError) as caught:
-        resolve_root(root)
-    head = first_line(caught.value)
-    assert "/home/alice/.config/trustresolve/trustresolve.ini" in head
-    assert "TRUSTRESOLVE_CONFIG" not in head, head
-
-
-def test_trustresolve_config_missing_names_the_variable(tmp_path: Any) -> None:
-    root = make_tree(tmp_path, {"TRUSTRESOLVE_CONFIG": "/srv/nowhere.ini"})
-    with pytest.raises(NoTrustStoreError) as caught:
-        resolve_root(root)
-    head = first_line(caught.value)
-    assert "TRUSTRESOLVE_CONFIG" in head
-    assert "/srv/nowhere.ini" in head
-
-
-def test_config_not_ini_names_the_file(tmp_path: Any) -> None:
-    root = make_tree(tmp_path, {"TRUSTRESOLVE_CONFIG": "/srv/tr.ini"})
-    os.makedirs(os.path.join(root, "srv"))
-    with open(os.path.join(root, "srv/tr.ini"), "w") as handle:
-        handle.write("cafile = /x\n")  # no section header
-    with pytest.raises(NoTrustStoreError) as caught:
-        resolve_root(root)
-    head = first_line(caught.value)
-    assert "/srv/tr.ini" in head
-    assert "INI" in head
-
-
-def test_config_native_must_be_boolean(tmp_path: Any) -> None:
-    root = make_tree(tmp_path, {"TRUSTRESOLVE_CONFIG": "/srv/tr.ini"})
-    os.makedirs(os.path.join(root, "srv"))
-    with open(os.path.join(root, "srv/tr.ini"), "w") as handle:
-        handle.write("[trustresolve]\nnative = maybe\n")
-    with pytest.raises(NoTrustStoreError) as caught:
-        resolve_root(root)
-    head = first_line(caught.value)
-    assert "native" in head
-    assert "maybe" in head
-
-
 def test_env_wins_over_config(tmp_path: Any) -> None:
     root = make_tree(
         tmp_path,
@@ -303,7 +301,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Any:
 
 def write_bundle(path: str, source_tree: str = "linux-debian") -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    shutil.copy(os.path.join(tree_path(source_tree), "etc/ssl/certs/ca-certificates.crt"), path)
+    shutil.copy(os.path.join(tree(source_tree), "etc/ssl/certs/ca-certificates.crt"), path)
 
 
 def test_current_facts_read_ssl_cert_file(clean_environment: Any, tmp_path: Any) -> None:
@@ -345,8 +343,8 @@ def test_current_facts_missing_ssl_cert_file_raises(clean_environment: Any, tmp_
 
 
 def test_current_facts_ssl_cert_dir_list(clean_environment: Any, tmp_path: Any) -> None:
-    first = tree_path("solaris11") + "/etc/certs/CA"  # relative links: usable from /
-    second = tree_path("env-dir-list") + "/opt/extra/certs"
+    first = tree("solaris11") + "/etc/certs/CA"  # relative links: usable from /
+    second = tree("env-dir-list") + "/opt/extra/certs"
     clean_environment.setenv("SSL_CERT_DIR", f":{first}::{second}:")
     resolution = trustresolve.resolve(PlatformFacts.current())
     assert resolution.source is not None
@@ -398,7 +396,7 @@ def test_from_root_refuses_a_file(tmp_path: Any) -> None:
 
 
 def test_no_trust_store_error_carries_the_resolution() -> None:
-    _, error = probe_tree(tree_path("env-file-missing"))
+    _, error = probe_tree(tree("env-file-missing"))
     assert error is not None
     assert error.resolution.as_dict()["source"] is None
     assert "attempts:" in str(error)

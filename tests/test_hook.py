@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from _diag_servers import leaf_context, serve, tls_handler
+from support.servers import leaf_context, serve, tls_handler
 from trustresolve._cli.hook import PTH_NAME, defaults_usable, has_hashed_entry, install_hook
 from trustresolve._cli.main import main
 

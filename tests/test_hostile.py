@@ -12,17 +12,13 @@ from pathlib import Path
 import pytest
 import trustme
 
+from support.trees import linux_facts
 from trustresolve import NoTrustStoreError
-from trustresolve._machine.facts import PlatformFacts
 from trustresolve._store.resolve import probe_all, where
 
 REPO = Path(__file__).resolve().parent.parent
 
 MiB = 1024 * 1024
-
-
-def _facts(environ: dict[str, str], root: str = "/") -> PlatformFacts:
-    return PlatformFacts(platform="linux", environ=environ, root=root, config_dirs=())
 
 
 def _pem(ca: trustme.CA) -> bytes:
@@ -97,7 +93,7 @@ def test_multi_gigabyte_sparse_file_is_not_read(tmp_path: Path) -> None:
 
 
 def test_file_just_over_the_bound_is_refused_by_content_too(tmp_path: Path) -> None:
-    facts = _facts({})
+    facts = linux_facts({})
     located = facts.fs.locate(str(tmp_path))
     assert located.is_dir
     big = tmp_path / "grown.pem"
@@ -113,13 +109,13 @@ def test_symlink_loop_is_reported(tmp_path: Path) -> None:
     (tmp_path / "a").symlink_to(tmp_path / "b")
     (tmp_path / "b").symlink_to(tmp_path / "a")
     with pytest.raises(NoTrustStoreError) as info:
-        probe_all(_facts({"SSL_CERT_FILE": str(tmp_path / "a")}))
+        probe_all(linux_facts({"SSL_CERT_FILE": str(tmp_path / "a")}))
     assert "symlink loop" in str(info.value)
 
 
 def test_directory_where_a_file_is_expected(tmp_path: Path) -> None:
     with pytest.raises(NoTrustStoreError) as info:
-        probe_all(_facts({"SSL_CERT_FILE": str(tmp_path)}))
+        probe_all(linux_facts({"SSL_CERT_FILE": str(tmp_path)}))
     assert "is a directory, not a bundle file" in str(info.value)
     assert "SSL_CERT_FILE" in str(info.value)
 
@@ -180,7 +176,7 @@ def test_garbage_blocks_are_skipped_and_recorded(tmp_path: Path) -> None:
     half = b"-----BEGIN CERTIFICATE-----\n" + junk_der + b"-----END CERTIFICATE-----\n"
     bundle = tmp_path / "mixed.pem"
     bundle.write_bytes(_pem(one) + garbage + half + b"random words\n" + _pem(two))
-    resolution = probe_all(_facts({"SSL_CERT_FILE": str(bundle)}))
+    resolution = probe_all(linux_facts({"SSL_CERT_FILE": str(bundle)}))
     assert resolution.source is not None
     assert resolution.source.cert_count == 2
     assert "2 CERTIFICATE block(s) did not parse" in resolution.attempts[-1 - 9].detail
@@ -209,7 +205,7 @@ def test_trusted_certificate_blocks_are_never_counted_as_roots(tmp_path: Path) -
     assert b"BEGIN TRUSTED CERTIFICATE" in done.stdout
     bundle = tmp_path / "bundle.pem"
     bundle.write_bytes(done.stdout + _pem(good))
-    resolution = probe_all(_facts({"SSL_CERT_FILE": str(bundle)}))
+    resolution = probe_all(linux_facts({"SSL_CERT_FILE": str(bundle)}))
     assert resolution.source is not None
     assert resolution.source.cert_count == 1
     assert distrusted.cert_pem.bytes() not in Path(where(resolution)).read_bytes()
@@ -229,7 +225,7 @@ def test_bundle_of_only_trusted_certificate_blocks_is_invalid(tmp_path: Path) ->
     bundle = tmp_path / "trust.crt"
     bundle.write_bytes(trusted)
     with pytest.raises(NoTrustStoreError) as info:
-        probe_all(_facts({"SSL_CERT_FILE": str(bundle)}))
+        probe_all(linux_facts({"SSL_CERT_FILE": str(bundle)}))
     assert "TRUSTED CERTIFICATE" in str(info.value)
 
 
@@ -240,7 +236,7 @@ def test_non_utf8_path(tmp_path: Path) -> None:
     with open(raw, "wb") as handle:
         handle.write(_pem(ca))
     name = os.fsdecode(raw)
-    resolution = probe_all(_facts({"SSL_CERT_FILE": name}))
+    resolution = probe_all(linux_facts({"SSL_CERT_FILE": name}))
     assert resolution.source is not None and resolution.source.cert_count == 1
     env = {"SSL_CERT_FILE": name}
     done, _, _ = _run_which(env)
@@ -257,7 +253,7 @@ def test_world_writable_store_is_flagged(tmp_path: Path) -> None:
     bundle = tmp_path / "ca.pem"
     bundle.write_bytes(_pem(ca))
     bundle.chmod(0o666)
-    resolution = probe_all(_facts({"SSL_CERT_FILE": str(bundle)}))
+    resolution = probe_all(linux_facts({"SSL_CERT_FILE": str(bundle)}))
     assert resolution.source is not None
     assert any("writable by every user" in w for w in resolution.source.warnings)
     assert "chmod o-w" in resolution.explain()
@@ -282,7 +278,7 @@ def test_every_hostile_case_finishes_quickly(tmp_path: Path) -> None:
     start = time.monotonic()
     for case in cases:
         with pytest.raises(NoTrustStoreError):
-            probe_all(_facts({"SSL_CERT_FILE": case}))
+            probe_all(linux_facts({"SSL_CERT_FILE": case}))
     assert time.monotonic() - start < 30  # a hang guard, not a speed claim
 
 
@@ -292,8 +288,8 @@ def test_hash_names_openssl_never_opens_do_not_make_a_ca_directory(tmp_path: Pat
     for name in ("ABCDEF01.0", "abcdef01.00", "abcdef1.0", "abcdef01.r0"):
         (tmp_path / name).write_bytes(_pem(ca))
     with pytest.raises(NoTrustStoreError) as info:
-        probe_all(_facts({"SSL_CERT_DIR": str(tmp_path)}))
+        probe_all(linux_facts({"SSL_CERT_DIR": str(tmp_path)}))
     assert "no hashed HHHHHHHH.N names" in str(info.value)
     (tmp_path / "abcdef01.0").write_bytes(_pem(ca))
-    resolution = probe_all(_facts({"SSL_CERT_DIR": str(tmp_path)}))
+    resolution = probe_all(linux_facts({"SSL_CERT_DIR": str(tmp_path)}))
     assert resolution.source is not None and resolution.source.cert_count == 1

@@ -12,7 +12,8 @@ import os
 import subprocess
 import sys
 
-from test_unix_layouts import SRC, clean_env
+from support.cli import clean_env
+from support.trees import SRC
 
 _PROBE = r"""
 import json, sys

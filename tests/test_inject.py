@@ -23,7 +23,7 @@ import trustme
 import urllib3
 
 import trustresolve._tls.context as context_module
-from tls_servers import TLSServer, http_ok, pinned_store, server_context
+from support.servers import TLSServer, http_ok, pinned_store, server_context
 from trustresolve._errors import NoTrustStoreError
 from trustresolve._store.resolve import resolve, where
 from trustresolve._tls.inject import extract_from_ssl, inject_into_ssl, is_injected

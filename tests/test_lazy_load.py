@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import os
 import shutil
 import ssl
@@ -17,19 +16,16 @@ import certifi
 import pytest
 import trustme
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID
 
-from _lazy_servers import handshake, tls_server
+from support.ca import mint, signed_crl
+from support.servers import handshake, tls_server
 from trustresolve._errors import TrustSourceLoadError
 from trustresolve._machine.model import TrustSource
 from trustresolve._tls import load as _load
 
 A = _ASN1Type
-NOW = datetime.datetime.now(datetime.timezone.utc)
-DAY = datetime.timedelta(days=1)
 
 
 def cn(value: str, kind: _ASN1Type = A.UTF8String) -> x509.Name:
@@ -42,73 +38,6 @@ class Issued:
     ca_pem: str  # the CA that must be in the store
     chain_pem: str  # leaf (+ intermediate) as the server sends it
     key_pem: bytes
-
-
-def _pem(cert: x509.Certificate) -> str:
-    return cert.public_bytes(serialization.Encoding.PEM).decode()
-
-
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-
-
-def _ca(subject: x509.Name) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - DAY)
-        .not_valid_after(NOW + DAY)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
-        .sign(key, hashes.SHA256())
-    )
-    return key, cert
-
-
-def _child(
-    issuer_key: ec.EllipticCurvePrivateKey,
-    issuer_name: x509.Name,
-    subject: x509.Name,
-    *,
-    hostname: str | None,
-) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - DAY)
-        .not_valid_after(NOW + DAY)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), False
-        )
-    )
-    if hostname:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False
-        ).add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-    else:
-        builder = builder.add_extension(
-            x509.BasicConstraints(ca=True, path_length=0), critical=True
-        ).add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
-            critical=True,
-        )
-    return key, builder.sign(issuer_key, hashes.SHA256())
 
 
 # (CA subject, the issuer name its children carry): equal names, and names OpenSSL only
@@ -151,28 +80,25 @@ def issued() -> list[Issued]:
     """A leaf per CA, and for the first CA also a leaf under an intermediate."""
     out = []
     for index, (subject, issuer_name) in enumerate(CA_NAMES):
-        ca_key, ca_cert = _ca(subject)
+        root = mint(subject)
         host = f"leaf{index}.lazy.test"
-        key, leaf = _child(ca_key, issuer_name, cn(host), hostname=host)
-        out.append(Issued(host, _pem(ca_cert), _pem(leaf), _key_pem(key)))
+        leaf = mint(cn(host), issuer=root, issuer_name=issuer_name, hosts=[host])
+        out.append(Issued(host, root.pem.decode(), leaf.pem.decode(), leaf.key_pem))
         if index == 0:
-            inter_key, inter = _child(ca_key, issuer_name, cn("Lazy Intermediate"), hostname=None)
-            key, leaf = _child(
-                inter_key, inter.subject, cn("via.lazy.test"), hostname="via.lazy.test"
+            inter = mint(
+                cn("Lazy Intermediate"), issuer=root, issuer_name=issuer_name, path_length=0
             )
-            out.append(
-                Issued("via.lazy.test", _pem(ca_cert), _pem(leaf) + _pem(inter), _key_pem(key))
-            )
+            leaf = mint(cn("via.lazy.test"), issuer=inter, hosts=["via.lazy.test"])
+            chain = (leaf.pem + inter.pem).decode()
+            out.append(Issued("via.lazy.test", root.pem.decode(), chain, leaf.key_pem))
     return out
 
 
 @pytest.fixture(scope="module")
 def outsider() -> Issued:
-    ca_key, ca_cert = _ca(cn("Not In The Bundle"))
-    key, leaf = _child(
-        ca_key, ca_cert.subject, cn("outsider.lazy.test"), hostname="outsider.lazy.test"
-    )
-    return Issued("outsider.lazy.test", _pem(ca_cert), _pem(leaf), _key_pem(key))
+    root = mint(cn("Not In The Bundle"))
+    leaf = mint(cn("outsider.lazy.test"), issuer=root, hosts=["outsider.lazy.test"])
+    return Issued("outsider.lazy.test", root.pem.decode(), leaf.pem.decode(), leaf.key_pem)
 
 
 @pytest.fixture(scope="module")
@@ -443,34 +369,14 @@ def test_threads_share_one_plan(
     assert errors == []
 
 
-def _crl(ca: trustme.CA, revoked: list[int]) -> bytes:
-    key = serialization.load_pem_private_key(ca.private_key_pem.bytes(), password=None)
-    issuer = x509.load_pem_x509_certificate(ca.cert_pem.bytes())
-    builder = (
-        x509.CertificateRevocationListBuilder()
-        .issuer_name(issuer.subject)
-        .last_update(NOW - DAY)
-        .next_update(NOW + DAY)
-    )
-    for serial in revoked:
-        builder = builder.add_revoked_certificate(
-            x509.RevokedCertificateBuilder()
-            .serial_number(serial)
-            .revocation_date(NOW - DAY)
-            .build()
-        )
-    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)  # type: ignore[arg-type]
-
-
 @pytest.mark.parametrize("loader", ["lazy", "eager"])
 def test_crl_file_still_revokes_with_lazy_loading(tmp_path: Path, loader: str) -> None:
     ca = trustme.CA()
     good, bad = ca.issue_cert("good.crl.test"), ca.issue_cert("revoked.crl.test")
-    bad_serial = x509.load_pem_x509_certificate(bad.cert_chain_pems[0].bytes()).serial_number
     bundle = tmp_path / "bundle.pem"
     bundle.write_text(Path(certifi.where()).read_text() + ca.cert_pem.bytes().decode())
     crl = tmp_path / "crl.pem"
-    crl.write_bytes(_crl(ca, [bad_serial]))
+    crl.write_bytes(signed_crl(ca, [bad]))
 
     contexts = {}
     for leaf, host in ((good, "good.crl.test"), (bad, "revoked.crl.test")):

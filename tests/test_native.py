@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from _fixture_trees import facts_for, run_cli, tree
+from support.cli import run_cli
+from support.trees import facts_for, tree
 from trustresolve._backends.macos_trust import clear_cache
 from trustresolve._backends.native import native_disabled
 from trustresolve._backends.order import NATIVE

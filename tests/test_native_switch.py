@@ -15,7 +15,7 @@ import pytest
 
 import trustresolve
 import trustresolve._tls.context as context_module
-from _memory_tls import memory_handshake
+from support.servers import memory_handshake
 from trustresolve._machine.facts import PlatformFacts
 from trustresolve._store.resolve import probe_all
 

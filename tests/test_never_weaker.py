@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from _memory_tls import memory_handshake
+from support.servers import memory_handshake
 from trustresolve import ConfigurationError, TLSOptions, context_from_uri
 
 

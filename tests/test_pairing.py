@@ -5,18 +5,14 @@ name OpenSSL might hash differently never crashes the probe."""
 from __future__ import annotations
 
 import base64
-import datetime
 import os
 from pathlib import Path
 
 import trustme
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.name import _ASN1Type
-from cryptography.x509.oid import NameOID
 
-from trustresolve._machine.facts import PlatformFacts
+from support.ca import bare, dn
+from support.trees import linux_facts
 from trustresolve._store.resolve import probe_all
 from trustresolve._x509.subject_hash import subject_hash
 
@@ -35,16 +31,12 @@ def _hashed_dir(folder: Path, pems: list[bytes]) -> None:
         (folder / f"{name}.{number}").write_bytes(pem)
 
 
-def _facts(environ: dict[str, str], root: str = "/") -> PlatformFacts:
-    return PlatformFacts(platform="linux", environ=environ, root=root, config_dirs=())
-
-
 def test_env_directory_with_the_same_subjects_is_not_read(tmp_path: Path) -> None:
     pems = [trustme.CA().cert_pem.bytes() for _ in range(3)]
     (tmp_path / "bundle.pem").write_bytes(b"".join(pems))
     _hashed_dir(tmp_path / "certs", pems)
     resolution = probe_all(
-        _facts(
+        linux_facts(
             {"SSL_CERT_FILE": str(tmp_path / "bundle.pem"), "SSL_CERT_DIR": str(tmp_path / "certs")}
         )
     )
@@ -60,7 +52,7 @@ def test_env_directory_with_other_roots_adds_them(tmp_path: Path) -> None:
     (tmp_path / "bundle.pem").write_bytes(b"".join(bundle_pems))
     _hashed_dir(tmp_path / "certs", [bundle_pems[0], extra])  # same count, one other root
     resolution = probe_all(
-        _facts(
+        linux_facts(
             {"SSL_CERT_FILE": str(tmp_path / "bundle.pem"), "SSL_CERT_DIR": str(tmp_path / "certs")}
         )
     )
@@ -71,35 +63,16 @@ def test_env_directory_with_other_roots_adds_them(tmp_path: Path) -> None:
     assert _der(extra) in source.certificates
 
 
-def _visible_string_ca() -> bytes:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name(
-        [x509.NameAttribute(NameOID.COMMON_NAME, "Visible CA", _type=_ASN1Type.VisibleString)]
-    )
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
 def test_unhashable_name_in_a_distro_bundle_leaves_it_unpaired(tmp_path: Path) -> None:
     root = tmp_path / "tree"
     certs = root / "etc" / "ssl" / "certs"
     certs.mkdir(parents=True)
     good = trustme.CA().cert_pem.bytes()
-    odd = _visible_string_ca()
+    odd = bare(dn("Visible CA", kind=_ASN1Type.VisibleString)).pem
     (certs / "ca-certificates.crt").write_bytes(good + odd)
     (certs / f"{subject_hash(_der(good))}.0").write_bytes(good)
     (certs / "00000000.0").write_bytes(odd)  # whatever the directory says, it cannot be shown
-    resolution = probe_all(_facts({}, root=str(root)))
+    resolution = probe_all(linux_facts({}, root=str(root)))
     source = resolution.source
     assert source is not None and source.backend == "distro"
     assert source.cert_count == 2

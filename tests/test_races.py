@@ -12,7 +12,7 @@ import pytest
 import trustme
 
 import trustresolve
-from _memory_tls import memory_handshake
+from support.servers import memory_handshake
 from trustresolve._store import resolve as _resolve
 from trustresolve._tls import load as _load
 

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import datetime
 import shutil
 import subprocess
 
 import certifi
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from support.ca import bare
 from trustresolve._x509.der import DERError, parse_certificate
 from trustresolve._x509.pem import scan_pem
 from trustresolve._x509.subject_hash import canonical_name, name_hash, subject_hash
@@ -40,18 +39,7 @@ def openssl_hash(der: bytes, which: str = "-subject_hash") -> str | None:
 
 
 def make_cert(subject: x509.Name, issuer: x509.Name | None = None) -> bytes:
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer if issuer is not None else subject)
-        .public_key(_KEY.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(_KEY, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.DER)
+    return bare(subject, issuer_name=issuer, key=_KEY).der
 
 
 def attr(

@@ -21,7 +21,7 @@ import pytest
 
 import trustresolve
 import trustresolve._store.resolve as resolve_module
-from test_unix_layouts import clean_env
+from support.cli import clean_env, run_cli
 from trustresolve import PlatformFacts, Resolution
 
 DEBIAN_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
@@ -80,15 +80,7 @@ def test_where_and_contents_on_this_machine(machine: Any) -> None:
 
 
 def test_cli_on_this_machine() -> None:
-    env = clean_env()
-    done = subprocess.run(
-        [sys.executable, "-m", "trustresolve", "--which"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    done = run_cli("--which", env=clean_env(), timeout=60)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == f"Trust store: distro (file), {bundle_count()} certificates"
@@ -128,6 +120,14 @@ def test_resolve_with_facts_is_not_cached(machine: Any) -> None:
     assert "current" not in resolve_module._cached
 
 
+def run_threads(threads: list[threading.Thread], *, timeout: float) -> None:
+    """Start them all, then wait for each (a hang fails the test, it does not stall it)."""
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+
+
 def test_concurrent_first_calls_probe_once(machine: Any) -> None:
     calls = []
     real = resolve_module.probe_all
@@ -149,10 +149,7 @@ def test_concurrent_first_calls_probe_once(machine: Any) -> None:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    run_threads(threads, timeout=60)
     assert not errors
     assert len(results) == 16
     assert len(calls) == 1
@@ -171,10 +168,7 @@ def test_concurrent_refresh_is_consistent(machine: Any) -> None:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(i % 2 == 0,)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
+    run_threads(threads, timeout=120)
     assert not errors
     assert len(results) == 40
     sources = {
@@ -197,14 +191,7 @@ def copy_etc_ssl(root: str) -> None:
 
 
 def run_root(root: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trustresolve", "--which", *extra, "--root", root],
-        capture_output=True,
-        text=True,
-        env=clean_env(),
-        timeout=120,
-        check=False,
-    )
+    return run_cli("--which", *extra, "--root", root, env=clean_env())
 
 
 def test_copy_of_etc_ssl_alone(tmp_path: Any) -> None:

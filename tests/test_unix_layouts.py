@@ -20,15 +20,9 @@ from typing import Any
 import pytest
 
 import trustresolve
-from trustresolve import NoTrustStoreError, PlatformFacts, Resolution
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-FIXTURES = os.path.join(REPO, "platform_fixtures")
-SRC = os.path.join(REPO, "src")
-
-with open(os.path.join(FIXTURES, "expected.json"), encoding="utf-8") as _handle:
-    EXPECTED: dict[str, dict[str, Any]] = json.load(_handle)
+from support.cli import clean_env, run_cli
+from support.trees import EXPECTED, FIXTURES, SRC, probe_tree, tree, tree_names
+from trustresolve import Resolution
 
 #: architecture §2: the one order of backends, the same on every OS.
 BACKEND_ORDER = (
@@ -71,21 +65,9 @@ NEVER_STORES = (
 )
 
 
-def tree_names(prefixes: Sequence[str] | None = None, exclude: Sequence[str] = ()) -> list[str]:
-    names = [
-        name
-        for name in EXPECTED
-        if (prefixes is None or name.startswith(tuple(prefixes)))
-        and not name.startswith(tuple(exclude))
-    ]
-    return names
-
-
+# The old name, for tests written against it; it goes with the shims of tests/support.
+tree_path = tree
 LAYOUT_TREES = tree_names(exclude=("edge-", "env-", "config-"))
-
-
-def tree_path(name: str) -> str:
-    return os.path.join(FIXTURES, name)
 
 
 def certifi_path() -> str:
@@ -111,14 +93,6 @@ def expected_count(expected: Mapping[str, Any]) -> int | None:
     if count == "<certifi>":
         return pem_count(certifi_path())
     return count  # type: ignore[no-any-return]
-
-
-def probe_tree(root: str) -> tuple[Resolution | None, NoTrustStoreError | None]:
-    facts = PlatformFacts.from_root(root)
-    try:
-        return trustresolve.resolve(facts), None
-    except NoTrustStoreError as exc:
-        return None, exc
 
 
 def attempt_triples(resolution: Resolution) -> list[tuple[str, str | None, str]]:
@@ -196,7 +170,7 @@ def check_invariants(name: str, resolution: Resolution) -> None:
 @pytest.mark.parametrize("name", LAYOUT_TREES)
 def test_layout_resolves_as_expected(name: str) -> None:
     expected = EXPECTED[name]
-    resolution, error = probe_tree(tree_path(name))
+    resolution, error = probe_tree(tree(name))
     assert error is None, f"{name}: {error}"
     assert resolution is not None
     source = resolution.source
@@ -213,10 +187,10 @@ def test_layout_resolves_as_expected(name: str) -> None:
 @pytest.mark.parametrize("name", LAYOUT_TREES)
 def test_layout_paths_point_into_the_tree(name: str) -> None:
     """``cafile``/``capath`` are real paths inside the tree, ready for load_verify_locations."""
-    resolution, _ = probe_tree(tree_path(name))
+    resolution, _ = probe_tree(tree(name))
     assert resolution is not None and resolution.source is not None
     source = resolution.source
-    root = os.path.realpath(tree_path(name))
+    root = os.path.realpath(tree(name))
     if source.backend == "certifi":
         assert source.cafile == certifi_path()
         return
@@ -233,7 +207,7 @@ def test_layout_certificates_load_into_openssl(name: str) -> None:
     """What was resolved is what OpenSSL loads: same certificate count, no error."""
     import ssl
 
-    resolution, _ = probe_tree(tree_path(name))
+    resolution, _ = probe_tree(tree(name))
     assert resolution is not None and resolution.source is not None
     source = resolution.source
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -252,7 +226,7 @@ def test_layout_certificates_load_into_openssl(name: str) -> None:
 def test_fedora_never_picks_email_or_objsign_roots() -> None:
     """architecture §8: never glob extracted/pem/*.pem (certifi-system-store #5)."""
     for name in ("linux-fedora43", "linux-fedora44", "linux-rhel7", "linux-rhel9"):
-        root = tree_path(name)
+        root = tree(name)
         resolution, _ = probe_tree(root)
         assert resolution is not None and resolution.source is not None
         decoys = set()
@@ -274,8 +248,8 @@ def test_fedora_never_picks_email_or_objsign_roots() -> None:
 
 def test_every_unix_tree_has_an_expectation_and_a_platform_json() -> None:
     for name in EXPECTED:
-        assert os.path.isdir(tree_path(name)), name
-        assert os.path.isfile(os.path.join(tree_path(name), "platform.json")), name
+        assert os.path.isdir(tree(name)), name
+        assert os.path.isfile(os.path.join(tree(name), "platform.json")), name
     assert len(LAYOUT_TREES) >= 30
 
 
@@ -324,20 +298,8 @@ print(json.dumps({"opened": out, "module_dirs": modules}))
 """
 
 
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("SSL_CERT_", "TRUSTRESOLVE_", "PYTHON"))
-        and key not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NIX_SSL_CERT_FILE")
-    }
-    env["PYTHONPATH"] = SRC
-    env.update(extra)
-    return env
-
-
 def test_nothing_outside_the_root_is_read() -> None:
-    roots = [tree_path(name) for name in EXPECTED]
+    roots = [tree(name) for name in EXPECTED]
     done = subprocess.run(
         [sys.executable, "-c", _AUDIT_PROBE, json.dumps(roots)],
         capture_output=True,
@@ -350,7 +312,7 @@ def test_nothing_outside_the_root_is_read() -> None:
     result = json.loads(done.stdout)
     module_dirs = tuple(d + os.sep for d in result["module_dirs"])
     allowed_outside = {os.path.realpath(certifi_path())}
-    assert result["opened"][tree_path("linux-debian")], "the audit hook recorded nothing"
+    assert result["opened"][tree("linux-debian")], "the audit hook recorded nothing"
     for root, paths in result["opened"].items():
         real_root = os.path.realpath(root)
         for path in paths:
@@ -368,21 +330,10 @@ def test_nothing_outside_the_root_is_read() -> None:
 # Through the CLI, in a subprocess
 
 
-def run_cli(*args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trustresolve", *args],
-        capture_output=True,
-        text=True,
-        env=dict(env) if env is not None else clean_env(),
-        timeout=120,
-        check=False,
-    )
-
-
 @pytest.mark.parametrize("name", LAYOUT_TREES)
 def test_cli_which_text(name: str) -> None:
     expected = EXPECTED[name]
-    done = run_cli("--which", "--root", tree_path(name))
+    done = run_cli("--which", "--root", tree(name), env=clean_env())
     assert done.returncode == expected["exit"], done.stdout + done.stderr
     out = done.stdout
     first = out.splitlines()[0]
@@ -392,7 +343,7 @@ def test_cli_which_text(name: str) -> None:
         assert re.search(rf"^\s+file:\s+{re.escape(substitute(expected['cafile']))}$", out, re.M)
     if expected["capath"]:
         assert re.search(rf"^\s+directory:\s+{re.escape(expected['capath'])}$", out, re.M), out
-    assert tree_path(name) in out  # the tree is named
+    assert tree(name) in out  # the tree is named
     for backend in BACKEND_ORDER:
         assert backend in out
     assert done.stderr == ""
@@ -401,7 +352,7 @@ def test_cli_which_text(name: str) -> None:
 @pytest.mark.parametrize("name", LAYOUT_TREES)
 def test_cli_which_json(name: str) -> None:
     expected = EXPECTED[name]
-    done = run_cli("--which", "--json", "--root", tree_path(name))
+    done = run_cli("--which", "--json", "--root", tree(name), env=clean_env())
     assert done.returncode == expected["exit"], done.stdout + done.stderr
     document = json.loads(done.stdout)
     assert set(document) >= {"source", "attempts", "platform", "config_files"}
@@ -421,7 +372,7 @@ def test_cli_which_json(name: str) -> None:
 
 
 def _platform_of(name: str) -> str:
-    with open(os.path.join(tree_path(name), "platform.json"), encoding="utf-8") as handle:
+    with open(os.path.join(tree(name), "platform.json"), encoding="utf-8") as handle:
         return str(json.load(handle).get("platform", "linux"))
 
 
@@ -461,7 +412,7 @@ def test_cli_exit_1_lists_every_attempt(tmp_path: Any) -> None:
     ],
 )
 def test_cli_usage_errors_are_one_line_exit_2(args: tuple[str, ...], fragment: str) -> None:
-    done = run_cli(*args)
+    done = run_cli(*args, env=clean_env())
     assert done.returncode == 2, done.stdout + done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
@@ -473,21 +424,21 @@ def test_cli_bad_platform_json_is_a_usage_error(tmp_path: Any) -> None:
     root = tmp_path / "tree"
     root.mkdir()
     (root / "platform.json").write_text('{"platform": "linux", "environ": {"A": 1}}')
-    done = run_cli("--which", "--root", str(root))
+    done = run_cli("--which", "--root", str(root), env=clean_env())
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
     assert "environ" in done.stderr
 
 
 def test_cli_version() -> None:
-    done = run_cli("--version")
+    done = run_cli("--version", env=clean_env())
     assert done.returncode == 0
     assert trustresolve.__version__ in done.stdout
 
 
 @pytest.mark.skipif(shutil.which("trustresolve") is None, reason="console script not installed")
 def test_console_script_matches_module() -> None:
-    root = tree_path("linux-debian")
+    root = tree("linux-debian")
     script = subprocess.run(
         ["trustresolve", "--which", "--json", "--root", root],
         capture_output=True,
@@ -495,6 +446,6 @@ def test_console_script_matches_module() -> None:
         env=clean_env(),
         check=False,
     )
-    module = run_cli("--which", "--json", "--root", root)
+    module = run_cli("--which", "--json", "--root", root, env=clean_env())
     assert script.returncode == module.returncode == 0
     assert json.loads(script.stdout)["source"] == json.loads(module.stdout)["source"]

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from _fixture_trees import facts_for, run_cli, tree
+from support.cli import run_cli
+from support.trees import facts_for, tree
 from trustresolve._backends.wincertstore import WincertstoreBackend
 from trustresolve._backends.windows import SNAPSHOT_NOTE, WindowsBackend
 from trustresolve._machine.facts import PlatformFacts, WindowsStoreEntry
