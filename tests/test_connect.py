@@ -28,7 +28,7 @@ from _diag_servers import (
     silent_handler,
     tls_handler,
 )
-from trustresolve._cli.connect.diagnose import parse_target, protocol_advice
+from trustresolve._cli.connect import parse_target, protocol_advice
 from trustresolve._cli.main import main
 
 NOW = datetime.datetime.now(datetime.timezone.utc)
