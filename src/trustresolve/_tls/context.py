@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from .._errors import ConfigurationError, NoTrustStoreError
 from .._store.resolve import resolve
+from . import versions
 from .load import load_source
 from .options import TLSOptions, warn_caller
 
@@ -36,13 +37,8 @@ __all__ = [
 ]
 
 #: The protocol floor when the caller does not ask for another one (architecture §4).
-DEFAULT_MINIMUM_VERSION = ssl.TLSVersion.TLSv1_2
-_ALLOWED_MINIMUM_VERSIONS = (
-    ssl.TLSVersion.TLSv1,
-    ssl.TLSVersion.TLSv1_1,
-    ssl.TLSVersion.TLSv1_2,
-    ssl.TLSVersion.TLSv1_3,
-)
+DEFAULT_MINIMUM_VERSION = versions.DEFAULT_MINIMUM
+_ALLOWED_MINIMUM_VERSIONS = versions.SPOKEN
 # OpenSSL 3 refuses TLS 1.0/1.1 at security level 1 and above (their handshake signs with
 # SHA-1/MD5), so a caller who explicitly asks for them gets level 0, and only then.
 _LEGACY_PROTOCOL_CIPHERS = "DEFAULT:@SECLEVEL=0"
@@ -224,7 +220,7 @@ def _set_minimum_version(context: ssl.SSLContext, requested: ssl.TLSVersion | No
         msg = f"minimum_version={version!r} is not valid: use one of {accepted}"
         raise ConfigurationError(msg)
     context.minimum_version = version
-    if version < ssl.TLSVersion.TLSv1_2 and _has_security_levels():
+    if versions.is_legacy(version) and _has_security_levels():
         context.set_ciphers(_LEGACY_PROTOCOL_CIPHERS)
 
 
