@@ -193,3 +193,90 @@ def crl_revoking(ca: trustme.CA, leaf: trustme.LeafCert) -> bytes:
         .sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
     )
     return crl.public_bytes(serialization.Encoding.PEM)
+
+
+def trickling_handler(interval: float, *, lasting: float = 30.0) -> Handler:
+    """Reads the client's hello, then answers with the start of a TLS record, one byte every
+    ``interval`` seconds (so a per-read socket timeout never fires), for ``lasting`` seconds
+    or until the client leaves; then closes. A client without an overall deadline therefore
+    ends late and with another verdict, instead of hanging the test."""
+
+    def handle(conn: socket.socket) -> None:
+        import time
+
+        conn.recv(16384)
+        record = b"\x16\x03\x03\x40\x00" + b"\x02" + b"\x00" * 0x3FFF
+        for sent, byte in enumerate(record):
+            if sent * interval >= lasting:
+                return
+            conn.sendall(bytes([byte]))
+            time.sleep(interval)
+
+    return handle
+
+
+def first_then(first: Handler, rest: Handler, *, count: int = 1) -> Handler:
+    """``first`` for the first ``count`` connections, ``rest`` for every later one."""
+    lock = threading.Lock()
+    seen = [0]
+
+    def handle(conn: socket.socket) -> None:
+        with lock:
+            seen[0] += 1
+            number = seen[0]
+        (first if number <= count else rest)(conn)
+
+    return handle
+
+
+def crafted_leaf(
+    issuer: trustme.CA,
+    *,
+    common_name: str,
+    dns_names: list[str],
+    ca_issuers_url: str | None = None,
+) -> tuple[bytes, bytes]:
+    """A leaf signed by ``issuer`` with exactly these names (any characters, as an attacker
+    would write them) and optionally an AIA caIssuers URL; returns (cert PEM, key PEM)."""
+    issuer_key = serialization.load_pem_private_key(issuer.private_key_pem.bytes(), None)
+    issuer_cert = x509.load_pem_x509_certificate(issuer.cert_pem.bytes())
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+        .issuer_name(issuer_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key()),  # type: ignore[arg-type]
+            critical=False,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(name) for name in dns_names]),
+            critical=False,
+        )
+    )
+    if ca_issuers_url is not None:
+        builder = builder.add_extension(
+            x509.AuthorityInformationAccess(
+                [
+                    x509.AccessDescription(
+                        AuthorityInformationAccessOID.CA_ISSUERS,
+                        x509.UniformResourceIdentifier(ca_issuers_url),
+                    )
+                ]
+            ),
+            critical=False,
+        )
+    cert = builder.sign(issuer_key, hashes.SHA256())  # type: ignore[arg-type]
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from .._errors import NoTrustStoreError, TrustResolveError
 from .._version import __version__
-from .terminal import escape_undecodable_output
+from .terminal import escape_undecodable_output, safe
 
 if TYPE_CHECKING:
     from .._machine.facts import PlatformFacts
@@ -165,10 +165,10 @@ def _main(argv: Sequence[str] | None) -> int:
             return _env(args.root, args.shell)
         return _hook(args.target, install=action == "install_hook")
     except NoTrustStoreError as exc:
-        print(f"trustresolve: error: {exc}", file=sys.stderr)
+        print(f"trustresolve: error: {safe(str(exc))}", file=sys.stderr)
         return EXIT_NO_STORE
     except TrustResolveError as exc:
-        print(f"trustresolve: error: {exc}", file=sys.stderr)
+        print(f"trustresolve: error: {safe(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
 
 

@@ -36,6 +36,7 @@ class Diagnosis:
     negotiated: tuple[str | None, str | None] | None = None  # (protocol, cipher)
     chain: wire.Chain | None = None
     chain_fetched: bool = False  # False: the run ended before the certificates were looked at
+    chain_timed_out: bool = False  # the deadline passed while the certificates were fetched
 
 
 def connect(
@@ -59,7 +60,7 @@ def connect(
     if diagnosis.negotiated is not None:
         report.print_negotiated(out, *diagnosis.negotiated)
     if diagnosis.chain_fetched:
-        report.print_chain(out, diagnosis.chain, now)
+        report.print_chain(out, diagnosis.chain, now, timed_out=diagnosis.chain_timed_out)
     report.print_verdict(out, diagnosis.verdict)
     return EXIT_VERIFIED if diagnosis.verdict.verified else EXIT_FAILED
 
@@ -94,16 +95,21 @@ def examine(
             return Diagnosis(target, client, verdict)
         chain = wire.fetch_chain(address, target.host, deadline)
         verdict = verdicts.verification_failed(failed.error, target, chain, client, now)
-        return Diagnosis(target, client, verdict, chain=chain, chain_fetched=True)
+        return _with_chain(Diagnosis(target, client, verdict), chain, deadline)
     chain = wire.fetch_chain(address, target.host, deadline)
-    return Diagnosis(
-        target,
-        client,
-        verdicts.connected(target, client),
-        negotiated=(done.version, done.cipher),
-        chain=chain,
-        chain_fetched=True,
+    diagnosis = Diagnosis(
+        target, client, verdicts.connected(target, client), (done.version, done.cipher)
     )
+    return _with_chain(diagnosis, chain, deadline)
+
+
+def _with_chain(
+    diagnosis: Diagnosis, chain: wire.Chain | None, deadline: wire.Deadline
+) -> Diagnosis:
+    diagnosis.chain = chain
+    diagnosis.chain_fetched = True
+    diagnosis.chain_timed_out = chain is None and deadline.expired
+    return diagnosis
 
 
 def _handshake_verdict(

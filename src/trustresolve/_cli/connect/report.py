@@ -48,10 +48,13 @@ def print_negotiated(out: Printer, version: str | None, cipher: str | None) -> N
     _safe_printer(out)(f"TLS: {version}, cipher {cipher}")
 
 
-def print_chain(out: Printer, chain: Chain | None, now: datetime.datetime) -> None:
+def print_chain(
+    out: Printer, chain: Chain | None, now: datetime.datetime, *, timed_out: bool = False
+) -> None:
     emit = _safe_printer(out)
     if chain is None:
-        emit("Certificates: the server's certificates could not be fetched.")
+        why = ": timed out (--timeout covers the whole run)" if timed_out else ""
+        emit(f"Certificates: the server's certificates could not be fetched{why}.")
         return
     note = "" if chain.complete else " (only the leaf: the chain needs TLS 1.2 or Python 3.13+)"
     emit(f"Certificates the server sent{note}:")
