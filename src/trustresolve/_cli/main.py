@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout",
         metavar="SECONDS",
         type=float,
-        help="with --connect: per-step timeout (default 10)",
+        help="with --connect: time for the whole run, in seconds (default 10)",
     )
     modifiers.add_argument(
         "--shell",
