@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import trustme
 
-from support.ca import leaf_with_aia, signed_crl
+from support.ca import crafted_leaf, leaf_with_aia, signed_crl
 from support.servers import (
     Handler,
     closed_port,
+    first_then,
     leaf_context,
     leaf_only_context,
     plain_handler,
     serve,
     silent_handler,
     tls_handler,
+    trickling_handler,
 )
 from support.servers import pem_server_context as server_context
 
 __all__ = [
     "Handler",
     "closed_port",
+    "crafted_leaf",
     "crl_revoking",
+    "first_then",
     "leaf_context",
     "leaf_only_context",
     "leaf_with_aia",
@@ -29,6 +33,7 @@ __all__ = [
     "server_context",
     "silent_handler",
     "tls_handler",
+    "trickling_handler",
 ]
 
 

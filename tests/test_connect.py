@@ -1,4 +1,9 @@
-"""``--connect``: a loopback server for each failure, the exit code and the cause in the report."""
+"""``--connect``: a loopback server for each failure, and the verdict's cause and evidence.
+
+Most tests run the doctor without printing (``diagnose``) and assert on the verdict as a value;
+``test_verified`` and ``test_unknown_issuer_names_the_store_and_the_fixes`` check the printed
+report through the CLI.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import trustme
+from cryptography import x509
 
 import trustresolve
 from _diag_servers import (
@@ -28,7 +34,7 @@ from _diag_servers import (
     silent_handler,
     tls_handler,
 )
-from trustresolve._cli.connect.diagnose import parse_target, protocol_advice
+from trustresolve._cli.connect import Cause, diagnose, parse_target, protocol_advice
 from trustresolve._cli.main import main
 
 NOW = datetime.datetime.now(datetime.timezone.utc)
@@ -101,9 +107,9 @@ def test_unknown_issuer_with_the_resolved_store(
     monkeypatch.setenv("SSL_CERT_FILE", other)
     trustresolve.resolve(refresh=True)
     with serve(tls_handler(leaf_context(ca.issue_cert("127.0.0.1")))) as port:
-        code, out = run(capsys, f"127.0.0.1:{port}")
-    assert code == 1
-    assert f"Store used: the env store (file, {other})" in out
+        verdict = diagnose(f"127.0.0.1:{port}").verdict
+    assert verdict.cause is Cause.UNKNOWN_ISSUER
+    assert verdict.evidence["store"] == f"the env store (file, {other})"
 
 
 def test_unknown_root_behind_an_intermediate_the_server_sends(
@@ -112,11 +118,10 @@ def test_unknown_root_behind_an_intermediate_the_server_sends(
     leaf = ca.create_child_ca().issue_cert("127.0.0.1")
     other = _file(tmp_path, "other.pem", trustme.CA().cert_pem.bytes())
     with serve(tls_handler(leaf_context(leaf))) as port:
-        code, out = run(capsys, f"127.0.0.1:{port}", "--cafile", other)
-    assert code == 1
-    assert "unknown issuer" in out
-    assert "The server sent 2 certificates" in out  # read off the wire (TLS 1.2) or 3.13 API
-    assert "[1] subject:" in out
+        found = diagnose(f"127.0.0.1:{port}", cafile=other)
+    assert found.verdict.cause is Cause.UNKNOWN_ISSUER
+    assert found.verdict.evidence["sent"] == 2  # read off the wire (TLS 1.2) or 3.13 API
+    assert found.chain is not None and len(found.chain.certificates) == 2
 
 
 def test_missing_intermediate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -126,16 +131,15 @@ def test_missing_intermediate(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     leaf_pem, key_pem = leaf_with_aia(intermediate, url)
     cafile = _file(tmp_path, "root.pem", root.cert_pem.bytes())
     with serve(tls_handler(server_context(leaf_pem, key_pem))) as port:
-        code, out = run(capsys, f"127.0.0.1:{port}", "--cafile", cafile)
-    assert code == 1
-    assert "Verdict: FAILED: missing intermediate" in out
-    assert url in out
-    assert "send its full chain" in out
+        verdict = diagnose(f"127.0.0.1:{port}", cafile=cafile).verdict
+    assert verdict.cause is Cause.MISSING_INTERMEDIATE
+    assert verdict.evidence["urls"] == (url,)
+    assert any("send its full chain" in fix for fix in verdict.fixes)
     # Control: the same leaf with its intermediate verifies, so only the intermediate was missing.
     full = leaf_pem + intermediate.cert_pem.bytes()
     with serve(tls_handler(server_context(full, key_pem))) as port:
-        code, out = run(capsys, f"127.0.0.1:{port}", "--cafile", cafile)
-    assert code == 0, out
+        verdict = diagnose(f"127.0.0.1:{port}", cafile=cafile).verdict
+    assert verdict.cause is Cause.VERIFIED, verdict
 
 
 def test_leaf_only_without_aia_is_unknown_issuer_with_the_intermediate_hint(
@@ -145,97 +149,88 @@ def test_leaf_only_without_aia_is_unknown_issuer_with_the_intermediate_hint(
     leaf = root.create_child_ca().issue_cert("127.0.0.1")
     cafile = _file(tmp_path, "root.pem", root.cert_pem.bytes())
     with serve(tls_handler(leaf_only_context(leaf))) as port:
-        code, out = run(capsys, f"127.0.0.1:{port}", "--cafile", cafile)
-    assert code == 1
-    assert "unknown issuer" in out
-    assert "the server must send it too (missing intermediate)" in out
+        verdict = diagnose(f"127.0.0.1:{port}", cafile=cafile).verdict
+    assert verdict.cause is Cause.UNKNOWN_ISSUER
+    assert verdict.evidence["sent"] == 1
+    assert any("the server must send it too (missing intermediate)" in f for f in verdict.fixes)
 
 
-@pytest.mark.parametrize(
-    ("asked", "expected"),
-    [("127.0.0.1", "Name asked: 127.0.0.1"), ("localhost", "Name asked: localhost")],
-)
-def test_hostname_mismatch(
-    asked: str, expected: str, ca: trustme.CA, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.mark.parametrize("asked", ["127.0.0.1", "localhost"])
+def test_hostname_mismatch(asked: str, ca: trustme.CA, tmp_path: Path) -> None:
     leaf = ca.issue_cert("db.example.net")
     cafile = _file(tmp_path, "ca.pem", ca.cert_pem.bytes())
     with serve(tls_handler(leaf_context(leaf))) as port:
-        code, out = run(capsys, f"{asked}:{port}", "--cafile", cafile)
-    assert code == 1
-    assert "Verdict: FAILED: hostname mismatch" in out
-    assert expected in out
-    assert "Names in the certificate (subjectAltName): db.example.net" in out
+        verdict = diagnose(f"{asked}:{port}", cafile=cafile).verdict
+    assert verdict.cause is Cause.HOSTNAME_MISMATCH
+    assert verdict.evidence["asked"] == asked
+    assert verdict.evidence["offered"] == ("db.example.net",)
 
 
-def test_expired(ca: trustme.CA, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_expired(ca: trustme.CA, tmp_path: Path) -> None:
     not_after = NOW - datetime.timedelta(days=2)
     leaf = ca.issue_cert(
         "127.0.0.1", not_before=NOW - datetime.timedelta(days=30), not_after=not_after
     )
     cafile = _file(tmp_path, "ca.pem", ca.cert_pem.bytes())
     with serve(tls_handler(leaf_context(leaf))) as port:
-        code, out = run(capsys, f"127.0.0.1:{port}", "--cafile", cafile)
-    assert code == 1
-    assert "Verdict: FAILED: certificate expired" in out
-    assert f"expired on {not_after:%Y-%m-%d}" in out
+        verdict = diagnose(f"127.0.0.1:{port}", cafile=cafile).verdict
+    assert verdict.cause is Cause.EXPIRED
+    problems = verdict.evidence["problems"]
+    assert isinstance(problems, tuple)
+    assert any(f"expired on {not_after:%Y-%m-%d}" in str(p) for p in problems)
 
 
-def test_not_yet_valid(ca: trustme.CA, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_not_yet_valid(ca: trustme.CA, tmp_path: Path) -> None:
     not_before = NOW + datetime.timedelta(days=3)
     leaf = ca.issue_cert(
         "127.0.0.1", not_before=not_before, not_after=NOW + datetime.timedelta(days=30)
     )
     cafile = _file(tmp_path, "ca.pem", ca.cert_pem.bytes())
     with serve(tls_handler(leaf_context(leaf))) as port:
-        code, out = run(capsys, f"127.0.0.1:{port}", "--cafile", cafile)
-    assert code == 1
-    assert "certificate not yet valid" in out
-    assert f"not valid before {not_before:%Y-%m-%d}" in out
-    assert "clock" in out
+        verdict = diagnose(f"127.0.0.1:{port}", cafile=cafile).verdict
+    assert verdict.cause is Cause.NOT_YET_VALID
+    problems = verdict.evidence["problems"]
+    assert isinstance(problems, tuple)
+    assert any(f"not valid before {not_before:%Y-%m-%d}" in str(p) for p in problems)
+    assert any("clock" in fix for fix in verdict.fixes)
 
 
-def test_self_signed(ca: trustme.CA, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_self_signed(ca: trustme.CA, tmp_path: Path) -> None:
     # The CA's own self-signed certificate served as the server's certificate.
     context = server_context(ca.cert_pem.bytes(), ca.private_key_pem.bytes())
     cafile = _file(tmp_path, "other.pem", trustme.CA().cert_pem.bytes())
     with serve(tls_handler(context)) as port:
-        code, out = run(capsys, f"127.0.0.1:{port}", "--cafile", cafile)
-    assert code == 1
-    assert "Verdict: FAILED: self-signed certificate" in out
+        verdict = diagnose(f"127.0.0.1:{port}", cafile=cafile).verdict
+    assert verdict.cause is Cause.SELF_SIGNED
 
 
-def test_revoked_with_a_crl(
-    ca: trustme.CA, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_revoked_with_a_crl(ca: trustme.CA, tmp_path: Path) -> None:
     leaf = ca.issue_cert("127.0.0.1")
     cafile = _file(tmp_path, "ca.pem", ca.cert_pem.bytes())
     crlfile = _file(tmp_path, "crl.pem", crl_revoking(ca, leaf))
     with serve(tls_handler(leaf_context(leaf))) as port:
-        code, out = run(capsys, f"127.0.0.1:{port}", "--cafile", cafile, "--crlfile", crlfile)
+        verdict = diagnose(f"127.0.0.1:{port}", cafile=cafile, crlfile=crlfile).verdict
         uri = f"mongodb://127.0.0.1:{port}/?tls=true&tlsCAFile={cafile}&tlsCRLFile={crlfile}"
-        uri_code, uri_out = run(capsys, uri)
-    assert code == 1
-    assert "Verdict: FAILED: certificate revoked" in out
-    assert "serial 0x" in out
-    assert uri_code == 1
-    assert "certificate revoked" in uri_out
+        uri_verdict = diagnose(uri).verdict
+    serial = x509.load_pem_x509_certificate(leaf.cert_chain_pems[0].bytes()).serial_number
+    assert verdict.cause is Cause.REVOKED
+    assert verdict.evidence["serial"] == serial
+    assert uri_verdict.cause is Cause.REVOKED
 
 
-def test_protocol_version_mismatch_is_the_real_alert(
-    ca: trustme.CA, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_protocol_version_mismatch_is_the_real_alert(ca: trustme.CA, tmp_path: Path) -> None:
     leaf = ca.issue_cert("127.0.0.1")
     context = leaf_context(leaf, minimum=ssl.TLSVersion.TLSv1, maximum=ssl.TLSVersion.TLSv1_1)
     cafile = _file(tmp_path, "ca.pem", ca.cert_pem.bytes())
     with serve(tls_handler(context)) as port:
-        code, out = run(capsys, f"127.0.0.1:{port}", "--cafile", cafile)
-    assert code == 1
-    assert "Verdict: FAILED: protocol version mismatch" in out
-    assert "OpenSSL said: TLSV1_ALERT_PROTOCOL_VERSION" in out  # the server's alert
-    assert "Server offers: TLS 1.0, TLS 1.1" in out
-    assert "Client allows: TLS 1.2, TLS 1.3" in out
-    assert "RFC 8996" in out
+        verdict = diagnose(f"127.0.0.1:{port}", cafile=cafile).verdict
+    v = ssl.TLSVersion
+    assert verdict.cause is Cause.PROTOCOL_MISMATCH
+    assert verdict.evidence["reason"] == "TLSV1_ALERT_PROTOCOL_VERSION"  # the server's alert
+    assert verdict.evidence["server_versions"] == (v.TLSv1, v.TLSv1_1)
+    assert verdict.evidence["client_versions"] == (v.TLSv1_2, v.TLSv1_3)
+    assert verdict.evidence["complete"] == 1
+    assert any("RFC 8996" in fix for fix in verdict.fixes)
 
 
 def test_protocol_advice_for_a_library_too_old() -> None:
@@ -254,35 +249,35 @@ def test_protocol_advice_for_a_library_too_old() -> None:
     assert not any("cannot speak" in f for f in capped)
 
 
-def test_not_a_tls_server(capsys: pytest.CaptureFixture[str]) -> None:
+def test_not_a_tls_server() -> None:
     with serve(plain_handler) as port:
-        code, out = run(capsys, f"127.0.0.1:{port}")
-    assert code == 1
-    assert "Verdict: FAILED: not a TLS server" in out
+        verdict = diagnose(f"127.0.0.1:{port}").verdict
+    assert verdict.cause is Cause.NOT_TLS
+    assert verdict.evidence["reason"]
 
 
-def test_connection_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out = run(capsys, f"127.0.0.1:{closed_port()}")
-    assert code == 1
-    assert "Verdict: FAILED: connection refused" in out
+def test_connection_refused() -> None:
+    verdict = diagnose(f"127.0.0.1:{closed_port()}").verdict
+    assert verdict.cause is Cause.CONNECTION_REFUSED
+    assert verdict.evidence["address"] == "127.0.0.1"
 
 
-def test_dns_failure(capsys: pytest.CaptureFixture[str]) -> None:
+def test_dns_failure() -> None:
     # RFC 6761: .invalid never resolves; only the local resolver is asked.
-    code, out = run(capsys, "trustresolve-test.invalid:443", "--timeout", "3")
-    assert code == 1
-    assert "Verdict: FAILED: DNS failure" in out
-    assert "'trustresolve-test.invalid' does not resolve" in out
+    verdict = diagnose("trustresolve-test.invalid:443", timeout=3).verdict
+    assert verdict.cause is Cause.DNS_FAILURE
+    assert verdict.evidence["host"] == "trustresolve-test.invalid"
 
 
-def test_timeout(capsys: pytest.CaptureFixture[str]) -> None:
+def test_timeout() -> None:
     with serve(silent_handler) as port:
         started = time.monotonic()
-        code, out = run(capsys, f"127.0.0.1:{port}", "--timeout", "0.5")
-    assert code == 1
-    assert "Verdict: FAILED: timeout" in out
-    assert "no TLS answer within 0.5 s" in out
-    assert time.monotonic() - started < 5
+        verdict = diagnose(f"127.0.0.1:{port}", timeout=0.5).verdict
+    assert verdict.cause is Cause.TIMEOUT
+    assert verdict.evidence["step"] == "TLS handshake"
+    assert verdict.evidence["seconds"] == 0.5
+    assert verdict.evidence["received"] == 0  # no TLS answer at all
+    assert time.monotonic() - started < 5  # a hang guard, not a timing assertion
 
 
 def test_uri_first_host_and_options(
@@ -294,12 +289,12 @@ def test_uri_first_host_and_options(
             f"mongodb://u:p%40ss@127.0.0.1:{port},db2.invalid:27017/app?tls=true&tlsCAFile={cafile}"
         )
         code, out = run(capsys, uri)
-        insecure, insecure_out = run(capsys, uri + "&tlsInsecure=true")
+        insecure = diagnose(uri + "&tlsInsecure=true")
     assert code == 0, out
     assert f"Connecting to 127.0.0.1:{port} (from the MongoDB URI)" in out
     assert "p%40ss" not in out and "p@ss" not in out
-    assert insecure == 1
-    assert "WITHOUT full verification" in insecure_out
+    assert insecure.verdict.cause is Cause.NOT_FULLY_VERIFIED
+    assert insecure.target.uri is not None and "p%40ss" not in insecure.target.uri
 
 
 @pytest.mark.parametrize(
@@ -365,7 +360,7 @@ def test_tls13_only_server_chain_on_each_python(
     other = _file(tmp_path, "other.pem", trustme.CA().cert_pem.bytes())
     context = leaf_context(leaf, minimum=ssl.TLSVersion.TLSv1_3)
     with serve(tls_handler(context)) as port:
-        code, out = run(capsys, f"127.0.0.1:{port}", "--cafile", other)
+        found = diagnose(f"127.0.0.1:{port}", cafile=other)
         python313 = _python313()
         done = None
         if python313:
@@ -386,14 +381,25 @@ def test_tls13_only_server_chain_on_each_python(
                 timeout=60,
                 check=False,
             )
-    assert code == 1
+    assert found.verdict.cause is Cause.UNKNOWN_ISSUER
+    assert found.chain is not None
     if sys.version_info >= (3, 13):
-        assert "[1] subject:" in out
+        assert len(found.chain.certificates) == 2
     else:
-        assert "only the leaf" in out
-        assert "[1] subject:" not in out
+        assert not found.chain.complete
+        assert len(found.chain.certificates) == 1
     if done is None:
         pytest.skip("no Python 3.13 here to check get_unverified_chain()")
     assert done.returncode == 1, done.stderr
     assert "[1] subject:" in done.stdout
     assert "unknown issuer" in done.stdout
+
+
+@pytest.mark.parametrize("cause", list(Cause))
+def test_every_cause_has_a_report(cause: Cause) -> None:
+    """The report renders each cause, even from evidence it does not expect."""
+    from trustresolve._cli.connect import Verdict
+    from trustresolve._cli.connect.report import verdict_lines
+
+    headline, _ = verdict_lines(Verdict(cause, {}, ("a fix",)))
+    assert headline.startswith("VERIFIED" if cause is Cause.VERIFIED else f"FAILED: {cause.value}")

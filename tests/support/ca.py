@@ -229,3 +229,22 @@ def _aia(url: str) -> x509.AuthorityInformationAccess:
             )
         ]
     )
+
+
+def crafted_leaf(
+    issuer: trustme.CA,
+    *,
+    common_name: str,
+    dns_names: list[str],
+    ca_issuers_url: str | None = None,
+) -> tuple[bytes, bytes]:
+    """A leaf signed by ``issuer`` with exactly these names (any characters, as an attacker
+    would write them) and optionally an AIA caIssuers URL; returns (cert PEM, key PEM)."""
+    leaf = mint(
+        common_name,
+        issuer=from_trustme(issuer),
+        hosts=dns_names,
+        aia_url=ca_issuers_url,
+        not_after=NOW + 30 * DAY,
+    )
+    return leaf.pem, leaf.key_pem

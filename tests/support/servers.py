@@ -30,6 +30,7 @@ import ssl
 import struct
 import tempfile
 import threading
+import time
 import warnings
 from typing import TYPE_CHECKING, Callable
 
@@ -558,3 +559,35 @@ def leaf_context(leaf: trustme.LeafCert, **kwargs: ssl.TLSVersion) -> ssl.SSLCon
 def leaf_only_context(leaf: trustme.LeafCert) -> ssl.SSLContext:
     """The server sends only its own certificate (the misconfiguration)."""
     return pem_server_context(leaf.cert_chain_pems[0].bytes(), leaf.private_key_pem.bytes())
+
+
+def trickling_handler(interval: float, *, lasting: float = 30.0) -> Handler:
+    """Reads the client's hello, then answers with the start of a TLS record, one byte every
+    ``interval`` seconds (so a per-read socket timeout never fires), for ``lasting`` seconds
+    or until the client leaves; then closes. A client without an overall deadline therefore
+    ends late and with another verdict, instead of hanging the test."""
+
+    def handle(conn: socket.socket) -> None:
+        conn.recv(16384)
+        record = b"\x16\x03\x03\x40\x00" + b"\x02" + b"\x00" * 0x3FFF
+        for sent, byte in enumerate(record):
+            if sent * interval >= lasting:
+                return
+            conn.sendall(bytes([byte]))
+            time.sleep(interval)
+
+    return handle
+
+
+def first_then(first: Handler, rest: Handler, *, count: int = 1) -> Handler:
+    """``first`` for the first ``count`` connections, ``rest`` for every later one."""
+    lock = threading.Lock()
+    seen = [0]
+
+    def handle(conn: socket.socket) -> None:
+        with lock:
+            seen[0] += 1
+            number = seen[0]
+        (first if number <= count else rest)(conn)
+
+    return handle

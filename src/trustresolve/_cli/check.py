@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._machine.facts import PlatformFacts
+from .._tls import versions
 from .hook import defaults_usable, has_hashed_entry
 
 __all__ = ["LibraryInfo", "check_report", "describe_library", "render_check"]
@@ -22,10 +23,7 @@ _VERSION_LABELS = {
     ssl.TLSVersion.MINIMUM_SUPPORTED: "the lowest the library supports",
     ssl.TLSVersion.MAXIMUM_SUPPORTED: "the highest the library supports",
     ssl.TLSVersion.SSLv3: "SSL 3.0",
-    ssl.TLSVersion.TLSv1: "TLS 1.0",
-    ssl.TLSVersion.TLSv1_1: "TLS 1.1",
-    ssl.TLSVersion.TLSv1_2: "TLS 1.2",
-    ssl.TLSVersion.TLSv1_3: "TLS 1.3",
+    **versions.NAMES,
 }
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import io
 import json
 import os
 import sys
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from .._errors import NoTrustStoreError, TrustResolveError
 from .._version import __version__
+from .terminal import escape_undecodable_output, safe
 
 if TYPE_CHECKING:
     from .._machine.facts import PlatformFacts
@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout",
         metavar="SECONDS",
         type=float,
-        help="with --connect: per-step timeout (default 10)",
+        help="with --connect: time for the whole run, in seconds (default 10)",
     )
     modifiers.add_argument(
         "--shell",
@@ -134,7 +134,7 @@ def _chosen_action(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _escape_undecodable_output()
+    escape_undecodable_output()
     try:
         return _main(argv)
     except BrokenPipeError:
@@ -143,26 +143,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_NO_STORE
-
-
-def _escape_undecodable_output() -> None:
-    """Paths from the environment may hold undecodable bytes (surrogate escapes): print them
-    escaped instead of crashing while explaining."""
-    for name in ("stdout", "stderr"):
-        stream = getattr(sys, name)
-        if getattr(stream, "errors", None) == "backslashreplace":
-            continue  # already done (main() runs more than once in one process, e.g. tests)
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
-            reconfigure(errors="backslashreplace")
-        elif hasattr(stream, "buffer"):  # PyPy 3.9's text streams cannot be reconfigured
-            wrapped = io.TextIOWrapper(
-                stream.buffer,
-                encoding=stream.encoding,
-                errors="backslashreplace",
-                line_buffering=stream.line_buffering,
-            )
-            setattr(sys, name, wrapped)
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -175,7 +155,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if action == "check":
             return _check(args.root, as_json=args.json)
         if action == "connect":
-            from .connect.diagnose import connect
+            from .connect import connect
 
             timeout = 10.0 if args.timeout is None else args.timeout
             return connect(args.connect, cafile=args.cafile, crlfile=args.crlfile, timeout=timeout)
@@ -185,10 +165,10 @@ def _main(argv: Sequence[str] | None) -> int:
             return _env(args.root, args.shell)
         return _hook(args.target, install=action == "install_hook")
     except NoTrustStoreError as exc:
-        print(f"trustresolve: error: {exc}", file=sys.stderr)
+        print(f"trustresolve: error: {safe(str(exc))}", file=sys.stderr)
         return EXIT_NO_STORE
     except TrustResolveError as exc:
-        print(f"trustresolve: error: {exc}", file=sys.stderr)
+        print(f"trustresolve: error: {safe(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Union
 from .._errors import ConfigurationError, NoTrustStoreError, warn_caller
 from .._limits import OPTION_FILE_BYTES
 from .._store.resolve import resolve
+from . import versions
 from .load import load_source
 
 if TYPE_CHECKING:
@@ -37,13 +38,8 @@ __all__ = [
 ]
 
 #: The protocol floor when the caller does not ask for another one (architecture §4).
-DEFAULT_MINIMUM_VERSION = ssl.TLSVersion.TLSv1_2
-_ALLOWED_MINIMUM_VERSIONS = (
-    ssl.TLSVersion.TLSv1,
-    ssl.TLSVersion.TLSv1_1,
-    ssl.TLSVersion.TLSv1_2,
-    ssl.TLSVersion.TLSv1_3,
-)
+DEFAULT_MINIMUM_VERSION = versions.DEFAULT_MINIMUM
+_ALLOWED_MINIMUM_VERSIONS = versions.SPOKEN
 # OpenSSL 3 refuses TLS 1.0/1.1 at security level 1 and above (their handshake signs with
 # SHA-1/MD5), so a caller who explicitly asks for them gets level 0, and only then.
 _LEGACY_PROTOCOL_CIPHERS = "DEFAULT:@SECLEVEL=0"
@@ -206,7 +202,7 @@ def _set_minimum_version(context: ssl.SSLContext, requested: ssl.TLSVersion | No
         msg = f"minimum_version={version!r} is not valid: use one of {accepted}"
         raise ConfigurationError(msg)
     context.minimum_version = version
-    if version < ssl.TLSVersion.TLSv1_2 and _has_security_levels():
+    if versions.is_legacy(version) and _has_security_levels():
         context.set_ciphers(_LEGACY_PROTOCOL_CIPHERS)
 
 

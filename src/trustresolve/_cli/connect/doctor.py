@@ -1,0 +1,157 @@
+"""``--connect HOST[:PORT] | URI``: connect, show what the server sent, and explain a failure.
+
+Steps: resolve the name, open TCP, handshake with the context the user's code would get
+(:mod:`.client`). Whatever happens, the server's certificates are then fetched with a second
+handshake that does not verify (:mod:`.wire`), so the verdict (:mod:`.verdicts`) can name the
+cause: which store was used, the names asked and offered, the dates, the chain's missing link,
+or the protocol versions each side speaks. All of it shares one deadline, ``timeout`` seconds
+from the start.
+"""
+
+from __future__ import annotations
+
+import datetime
+import socket
+import ssl
+from dataclasses import dataclass
+
+from . import report, verdicts, wire
+from .client import Client, client_for
+from .target import Target, parse_target
+from .verdicts import Verdict
+
+__all__ = ["EXIT_FAILED", "EXIT_VERIFIED", "Diagnosis", "connect", "diagnose"]
+
+EXIT_VERIFIED = 0
+EXIT_FAILED = 1
+
+
+@dataclass
+class Diagnosis:
+    """What one run found: the report is printed from it."""
+
+    target: Target
+    client: Client
+    verdict: Verdict
+    negotiated: tuple[str | None, str | None] | None = None  # (protocol, cipher)
+    chain: wire.Chain | None = None
+    chain_fetched: bool = False  # False: the run ended before the certificates were looked at
+    chain_timed_out: bool = False  # the deadline passed while the certificates were fetched
+
+
+def connect(
+    target_text: str,
+    *,
+    cafile: str | None = None,
+    crlfile: str | None = None,
+    timeout: float = 10.0,
+    out: report.Printer = print,
+) -> int:
+    """Run the diagnosis; print the report through ``out``; 0 when verified, 1 otherwise.
+
+    Raises :class:`ConfigurationError` for a bad target or option (the CLI's exit 2) and
+    :class:`~trustresolve.TrustResolveError` when no store can be resolved.
+    """
+    target = parse_target(target_text)
+    client = client_for(target, cafile, crlfile)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    report.print_header(out, target, client)
+    diagnosis = examine(target, client, wire.Deadline(timeout), now)
+    if diagnosis.negotiated is not None:
+        report.print_negotiated(out, *diagnosis.negotiated)
+    if diagnosis.chain_fetched:
+        report.print_chain(out, diagnosis.chain, now, timed_out=diagnosis.chain_timed_out)
+    report.print_verdict(out, diagnosis.verdict)
+    return EXIT_VERIFIED if diagnosis.verdict.verified else EXIT_FAILED
+
+
+def diagnose(
+    target_text: str,
+    *,
+    cafile: str | None = None,
+    crlfile: str | None = None,
+    timeout: float = 10.0,
+) -> Diagnosis:
+    """The same run as :func:`connect`, without printing."""
+    target = parse_target(target_text)
+    client = client_for(target, cafile, crlfile)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return examine(target, client, wire.Deadline(timeout), now)
+
+
+def examine(
+    target: Target, client: Client, deadline: wire.Deadline, now: datetime.datetime
+) -> Diagnosis:
+    reached = _reach(target, deadline)
+    if isinstance(reached, Verdict):
+        return Diagnosis(target, client, reached)
+    address = reached
+    hostname = target.host if client.context.check_hostname else wire.server_hostname(target.host)
+    try:
+        done = wire.handshake(address, client.context, hostname, deadline)
+    except wire.HandshakeError as failed:
+        if not isinstance(failed.error, ssl.SSLCertVerificationError):
+            verdict = _handshake_verdict(failed, address, target, client, deadline)
+            return Diagnosis(target, client, verdict)
+        chain = wire.fetch_chain(address, target.host, deadline)
+        verdict = verdicts.verification_failed(failed.error, target, chain, client, now)
+        return _with_chain(Diagnosis(target, client, verdict), chain, deadline)
+    chain = wire.fetch_chain(address, target.host, deadline)
+    diagnosis = Diagnosis(
+        target, client, verdicts.connected(target, client), (done.version, done.cipher)
+    )
+    return _with_chain(diagnosis, chain, deadline)
+
+
+def _with_chain(
+    diagnosis: Diagnosis, chain: wire.Chain | None, deadline: wire.Deadline
+) -> Diagnosis:
+    diagnosis.chain = chain
+    diagnosis.chain_fetched = True
+    diagnosis.chain_timed_out = chain is None and deadline.expired
+    return diagnosis
+
+
+def _handshake_verdict(
+    failed: wire.HandshakeError,
+    address: tuple[str, int],
+    target: Target,
+    client: Client,
+    deadline: wire.Deadline,
+) -> Verdict:
+    if verdicts.is_protocol_mismatch(failed.error):
+        server = wire.server_versions(address, target.host, deadline)
+        allowed = wire.allowed_versions(client.context)
+        return verdicts.protocol_mismatch(
+            failed.error, server, allowed, complete=not deadline.expired
+        )
+    return verdicts.handshake_failed(failed.error, deadline.seconds, failed.received)
+
+
+def _reach(target: Target, deadline: wire.Deadline) -> Verdict | tuple[str, int]:
+    """Resolve and connect: the address that answers, or the verdict when none does."""
+    try:
+        infos = wire.lookup(target.host, target.port, deadline)
+    except wire.TimedOut:
+        return verdicts.timed_out("name lookup", deadline.seconds)
+    except (OSError, UnicodeError) as exc:
+        return verdicts.dns_failure(target.host, exc)
+    failure: Verdict | None = None
+    for family, _, _, address in infos:
+        try:
+            wire.tcp_connect(family, address, deadline).close()
+        except ConnectionRefusedError as exc:
+            failure = verdicts.connection_refused(target, address[0], exc)
+        except OSError as exc:
+            if failure is None:
+                failure = (
+                    verdicts.timed_out(
+                        "TCP connect", deadline.seconds, address=address[0], port=target.port
+                    )
+                    if isinstance(exc, socket.timeout)
+                    else verdicts.connection_failed(address[0], target.port, exc)
+                )
+        else:
+            return address
+    assert failure is not None  # getaddrinfo returns at least one address or raises
+    return failure

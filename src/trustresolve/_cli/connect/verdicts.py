@@ -1,0 +1,448 @@
+"""The verdicts: what went wrong (a :class:`Cause`), the evidence for it, and the fixes.
+
+A verdict is a value; :mod:`.report` turns it into text. The evidence keys of each cause:
+
+====================== =====================================================================
+cause                  evidence
+====================== =====================================================================
+VERIFIED               host, store
+NOT_FULLY_VERIFIED     notes, store
+SELF_SIGNED            subject, store
+UNKNOWN_ISSUER         store; root (a self-signed root was sent) or sent, complete, top,
+                       top_issuer (the last certificate sent and its issuer), if any was read
+MISSING_INTERMEDIATE   sent, top, top_issuer, urls (AIA caIssuers), store
+HOSTNAME_MISMATCH      asked, offered (the subjectAltName entries), subject
+EXPIRED/NOT_YET_VALID  problems ("subject: problem" of each certificate), now
+REVOKED                serial (0 when unknown), notes
+NO_CRL                 issuer
+CRL_OUT_OF_DATE        message (OpenSSL's)
+VERIFY_FAILED          message, code (X509_V_ERR_*)
+PROTOCOL_MISMATCH      server_versions, client_versions, library, reason (OpenSSL's),
+                       complete (every version was probed in time)
+NOT_TLS                reason
+CLOSED                 error
+TIMEOUT                step ("name lookup", "TCP connect", "TLS handshake"), seconds,
+                       address (when known), received (bytes the server sent in the handshake)
+HANDSHAKE_FAILED       error
+DNS_FAILURE            host, error
+CONNECTION_REFUSED     target, address, error
+CONNECTION_FAILED      address, port, error
+====================== =====================================================================
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import socket
+import ssl
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Union
+
+from ..._tls import versions
+from ..._x509.certinfo import CertSummary, summarize
+from ..._x509.der import DERError
+from .client import Client
+from .target import Target
+from .wire import Chain
+
+__all__ = ["Cause", "Evidence", "Verdict", "protocol_advice"]
+
+Evidence = Union[str, int, float, tuple[str, ...], tuple[ssl.TLSVersion, ...]]
+
+
+class Cause(enum.Enum):
+    """Why the connection did (not) verify; the value is the report's wording."""
+
+    VERIFIED = "verified"
+    NOT_FULLY_VERIFIED = "connected WITHOUT full verification"
+    SELF_SIGNED = "self-signed certificate"
+    UNKNOWN_ISSUER = "unknown issuer"
+    MISSING_INTERMEDIATE = "missing intermediate"
+    HOSTNAME_MISMATCH = "hostname mismatch"
+    EXPIRED = "certificate expired"
+    NOT_YET_VALID = "certificate not yet valid"
+    REVOKED = "certificate revoked"
+    NO_CRL = "no CRL for the issuer"
+    CRL_OUT_OF_DATE = "CRL out of date"
+    VERIFY_FAILED = "certificate verification failed"
+    PROTOCOL_MISMATCH = "protocol version mismatch"
+    NOT_TLS = "not a TLS server"
+    CLOSED = "not a TLS server (connection closed during the handshake)"
+    TIMEOUT = "timeout"
+    HANDSHAKE_FAILED = "handshake failed"
+    DNS_FAILURE = "DNS failure"
+    CONNECTION_REFUSED = "connection refused"
+    CONNECTION_FAILED = "connection failed"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    cause: Cause
+    evidence: Mapping[str, Evidence] = field(default_factory=dict)
+    fixes: tuple[str, ...] = ()
+
+    @property
+    def verified(self) -> bool:
+        return self.cause is Cause.VERIFIED
+
+
+# OpenSSL reasons meaning "the versions do not overlap" (either side may say it).
+_PROTOCOL_REASONS = {
+    "TLSV1_ALERT_PROTOCOL_VERSION",
+    "UNSUPPORTED_PROTOCOL",
+    "NO_PROTOCOLS_AVAILABLE",
+    "WRONG_SSL_VERSION",
+    "VERSION_TOO_LOW",
+    "VERSION_TOO_HIGH",
+}
+# OpenSSL reasons meaning "what came back is not a TLS record".
+_NOT_TLS_REASONS = {
+    "WRONG_VERSION_NUMBER",
+    "HTTP_REQUEST",
+    "HTTPS_PROXY_REQUEST",
+    "UNKNOWN_PROTOCOL",
+    "PACKET_LENGTH_TOO_LONG",
+    "RECORD_LAYER_FAILURE",
+    "RECORD_LENGTH_MISMATCH",
+}
+# X509_V_ERR_* codes (openssl/x509_vfy.h) that verify_code carries.
+_ISSUER_UNKNOWN = {2, 20, 21}
+_NOT_YET_VALID = 9
+_EXPIRED = 10
+_CRL_NOT_YET_VALID = 11
+_CRL_EXPIRED = 12
+_UNABLE_TO_GET_CRL = 3
+_SELF_SIGNED_LEAF = 18
+_SELF_SIGNED_IN_CHAIN = 19
+_REVOKED = 23
+_HOSTNAME_MISMATCH = 62
+_IP_MISMATCH = 64
+
+
+# --- after a handshake ------------------------------------------------------------------------
+
+
+def connected(target: Target, client: Client) -> Verdict:
+    """The handshake succeeded: verified, or only because checks were off."""
+    if not client.verifies_fully:
+        return Verdict(
+            Cause.NOT_FULLY_VERIFIED,
+            {"notes": tuple(client.notes), "store": client.store},
+            ("Remove tlsInsecure/tlsAllowInvalidCertificates/tlsAllowInvalidHostnames.",),
+        )
+    return Verdict(Cause.VERIFIED, {"host": target.host, "store": client.store})
+
+
+def verification_failed(
+    exc: ssl.SSLCertVerificationError,
+    target: Target,
+    chain: Chain | None,
+    client: Client,
+    now: datetime.datetime,
+) -> Verdict:
+    code = exc.verify_code
+    summaries = summaries_of(chain)
+    leaf = summaries[0] if summaries else None
+    if code in _ISSUER_UNKNOWN or code in (_SELF_SIGNED_LEAF, _SELF_SIGNED_IN_CHAIN):
+        return _issuer_verdict(code, chain, summaries, client)
+    if code in (_HOSTNAME_MISMATCH, _IP_MISMATCH):
+        return _hostname_verdict(target, leaf)
+    if code in (_EXPIRED, _NOT_YET_VALID):
+        return _dates_verdict(code, summaries, now)
+    if code == _REVOKED:
+        return Verdict(
+            Cause.REVOKED,
+            {"serial": leaf.serial if leaf else 0, "notes": tuple(client.notes)},
+            ("The server must get a new certificate; a revoked one must not be trusted.",),
+        )
+    if code == _UNABLE_TO_GET_CRL:
+        return Verdict(
+            Cause.NO_CRL,
+            {"issuer": leaf.issuer if leaf else "the issuer"},
+            ("Use the CRL the server's CA publishes (tlsCRLFile/--crlfile), or drop the option.",),
+        )
+    if code in (_CRL_EXPIRED, _CRL_NOT_YET_VALID):
+        return Verdict(
+            Cause.CRL_OUT_OF_DATE,
+            {"message": exc.verify_message},
+            ("Download the current CRL from the CA.",),
+        )
+    return Verdict(
+        Cause.VERIFY_FAILED,
+        {"message": exc.verify_message, "code": code},
+        ("See the chain above; `openssl verify -CAfile STORE chain.pem` gives more detail.",),
+    )
+
+
+def summaries_of(chain: Chain | None) -> list[CertSummary]:
+    out = []
+    for der in chain.certificates if chain else []:
+        try:
+            out.append(summarize(der))
+        except DERError:
+            continue
+    return out
+
+
+def _hostname_verdict(target: Target, leaf: CertSummary | None) -> Verdict:
+    return Verdict(
+        Cause.HOSTNAME_MISMATCH,
+        {
+            "asked": target.host,
+            "offered": tuple(leaf.names) if leaf else (),
+            "subject": leaf.subject if leaf else "",
+        },
+        (
+            f"Connect with a name the certificate holds, or reissue the certificate with "
+            f"{target.host} in its subjectAltName.",
+            "tlsAllowInvalidHostnames=true turns the check off: anyone with any valid "
+            "certificate can then impersonate the server.",
+        ),
+    )
+
+
+def _dates_verdict(code: int, summaries: list[CertSummary], now: datetime.datetime) -> Verdict:
+    dated = [(s, s.validity_problem(now)) for s in summaries]
+    evidence: dict[str, Evidence] = {
+        "problems": tuple(f"{s.subject}: {problem}" for s, problem in dated if problem),
+        "now": f"{now:%Y-%m-%d %H:%M:%S}",
+    }
+    if code == _EXPIRED:
+        fix = "Renew the certificate on the server (and restart or reload it)."
+        return Verdict(Cause.EXPIRED, evidence, (fix,))
+    fix = (
+        "Check this machine's clock (and time zone); if it is right, the certificate "
+        "was issued with a future start date: reissue it or wait."
+    )
+    return Verdict(Cause.NOT_YET_VALID, evidence, (fix,))
+
+
+def _issuer_verdict(
+    code: int, chain: Chain | None, summaries: list[CertSummary], client: Client
+) -> Verdict:
+    if code == _SELF_SIGNED_LEAF and summaries:
+        return Verdict(
+            Cause.SELF_SIGNED,
+            {"subject": summaries[0].subject, "store": client.store},
+            (
+                "Give the server a certificate issued by a CA, or trust exactly this "
+                "certificate: save it (see the chain above) and pass it as --cafile/tlsCAFile.",
+            ),
+        )
+    top = summaries[-1] if summaries else None
+    if code == _SELF_SIGNED_IN_CHAIN and top is not None:
+        return Verdict(
+            Cause.UNKNOWN_ISSUER,
+            {"root": top.subject, "store": client.store},
+            _ca_fixes(client),
+        )
+    if top is not None and chain is not None and not top.is_ca and top.ca_issuers:
+        return Verdict(
+            Cause.MISSING_INTERMEDIATE,
+            {
+                "sent": len(summaries),
+                "top": top.subject,
+                "top_issuer": top.issuer,
+                "urls": top.ca_issuers,
+                "store": client.store,
+            },
+            (
+                "Fix the server: configure it to send its full chain (leaf first, then each "
+                "intermediate: e.g. nginx ssl_certificate fullchain.pem, MongoDB "
+                "net.tls.certificateKeyFile with the intermediates appended).",
+                "A client-side stopgap: add the intermediate to the CA file you pass "
+                "(--cafile/tlsCAFile).",
+            ),
+        )
+    evidence: dict[str, Evidence] = {"store": client.store}
+    fixes: tuple[str, ...] = _ca_fixes(client)
+    if top is not None:
+        evidence.update(
+            sent=len(summaries),
+            complete=int(chain is None or chain.complete),
+            top=top.subject,
+            top_issuer=top.issuer,
+        )
+        if not top.is_ca:
+            fixes += (
+                f"If {top.issuer} is an intermediate CA, the server must send it too (missing "
+                "intermediate).",
+            )
+    return Verdict(Cause.UNKNOWN_ISSUER, evidence, fixes)
+
+
+def _ca_fixes(client: Client) -> tuple[str, ...]:
+    fixes: tuple[str, ...] = (
+        "If you trust this CA, give its certificate to the client: --cafile CA.pem here, "
+        "tlsCAFile=CA.pem in a MongoDB URI or TLSOptions, "
+        "trustresolve.create_default_context(cafile=CA.pem) in code,",
+        "or for every program: SSL_CERT_FILE=/path/bundle.pem (a bundle holding the system "
+        "roots plus this CA; see --export), or add it to the OS store "
+        "(Debian/Ubuntu: /usr/local/share/ca-certificates/ + update-ca-certificates; RHEL/Fedora: "
+        "/etc/pki/ca-trust/source/anchors/ + update-ca-trust; macOS: Keychain Access; "
+        "Windows: certlm.msc, Trusted Root Certification Authorities).",
+    )
+    if client.store_backend == "macos-python-org" or _python_org_macos():
+        fixes += (
+            "This is a python.org macOS build with its own OpenSSL: run "
+            '"/Applications/Python 3.x/Install Certificates.command" once.',
+        )
+    return fixes
+
+
+def _python_org_macos() -> bool:
+    return sys.platform == "darwin" and "/Library/Frameworks/Python.framework/" in sys.executable
+
+
+# --- a handshake that failed before verification ----------------------------------------------
+
+
+def is_protocol_mismatch(exc: BaseException) -> bool:
+    return (getattr(exc, "reason", None) or "") in _PROTOCOL_REASONS
+
+
+def protocol_mismatch(
+    exc: BaseException,
+    server: Sequence[ssl.TLSVersion],
+    client: Sequence[ssl.TLSVersion],
+    *,
+    complete: bool,
+) -> Verdict:
+    """``complete``: every version was tried before the deadline."""
+    return Verdict(
+        Cause.PROTOCOL_MISMATCH,
+        {
+            "complete": int(complete),
+            "server_versions": tuple(server),
+            "client_versions": tuple(client),
+            "library": ssl.OPENSSL_VERSION,
+            "reason": str(getattr(exc, "reason", "")),
+        },
+        tuple(protocol_advice(server, client, versions.local_versions(), ssl.OPENSSL_VERSION)),
+    )
+
+
+def handshake_failed(exc: BaseException, seconds: float, received: int) -> Verdict:
+    """Every other way a handshake fails (the protocol mismatch needs probing: see above)."""
+    reason = getattr(exc, "reason", None) or ""
+    if reason in _NOT_TLS_REASONS:
+        return Verdict(
+            Cause.NOT_TLS,
+            {"reason": reason},
+            (
+                "Check the port: it may be a plain-text service (HTTP, a database without "
+                "TLS), or a server that expects STARTTLS. For MongoDB, enable net.tls on the "
+                "server or connect without tls=true.",
+            ),
+        )
+    if isinstance(exc, socket.timeout):
+        return timed_out("TLS handshake", seconds, received=received)
+    if isinstance(exc, (ssl.SSLEOFError, ConnectionResetError, BrokenPipeError)) or (
+        isinstance(exc, ssl.SSLError) and "EOF" in str(exc)
+    ):
+        return Verdict(
+            Cause.CLOSED,
+            {"error": str(exc)},
+            (
+                "It is not a TLS server on this port, or it refused this client: a server "
+                "requiring a client certificate (tlsCertificateKeyFile) or a known SNI name "
+                "may do this; check its log.",
+            ),
+        )
+    return Verdict(
+        Cause.HANDSHAKE_FAILED,
+        {"error": f"{type(exc).__name__}: {exc}"},
+        ("See the server's log for why it refused the handshake.",),
+    )
+
+
+def timed_out(
+    step: str, seconds: float, *, address: str = "", port: int = 0, received: int = 0
+) -> Verdict:
+    if step == "TLS handshake":
+        fix = (
+            "The service may not speak TLS and wait for the client to talk first, be "
+            "overloaded, or answer too slowly; check the port and the server, or raise --timeout."
+        )
+    elif step == "TCP connect":
+        fix = "A firewall may drop the packets, or the host is down; check the route."
+    else:
+        fix = "Check this machine's DNS (resolv.conf, VPN, /etc/hosts), or raise --timeout."
+    evidence: dict[str, Evidence] = {"step": step, "seconds": seconds, "received": received}
+    if address:
+        evidence.update(address=address, port=port)
+    return Verdict(Cause.TIMEOUT, evidence, (fix,))
+
+
+# --- before TLS -------------------------------------------------------------------------------
+
+
+def dns_failure(host: str, exc: BaseException) -> Verdict:
+    error = getattr(exc, "strerror", None) or str(exc)
+    return Verdict(
+        Cause.DNS_FAILURE,
+        {"host": host, "error": error},
+        ("Check the name for typos, and this machine's DNS (resolv.conf, VPN, /etc/hosts).",),
+    )
+
+
+def connection_refused(target: Target, address: str, exc: OSError) -> Verdict:
+    return Verdict(
+        Cause.CONNECTION_REFUSED,
+        {"target": target.shown, "address": address, "error": exc.strerror or str(exc)},
+        (
+            "Check the port and that the server is running; a firewall may also "
+            "reject the connection.",
+        ),
+    )
+
+
+def connection_failed(address: str, port: int, exc: OSError) -> Verdict:
+    return Verdict(
+        Cause.CONNECTION_FAILED,
+        {"address": address, "port": port, "error": exc.strerror or str(exc)},
+        ("Check the network route to the host.",),
+    )
+
+
+# --- the protocol advice ----------------------------------------------------------------------
+
+
+def protocol_advice(
+    server: Sequence[ssl.TLSVersion],
+    client: Sequence[ssl.TLSVersion],
+    local: Sequence[ssl.TLSVersion],
+    library: str,
+) -> list[str]:
+    """The fixes for a protocol version mismatch (pure, so every branch is testable)."""
+    fixes = []
+    if not server:
+        fixes.append(
+            f"The server completed no handshake with any version this library ({library}) "
+            f"can speak ({versions.names(local)}); it may need a newer TLS library on this "
+            "side, or it is not a TLS server."
+        )
+    if server and versions.is_legacy(max(server)):
+        fixes.append(
+            "The server only speaks TLS 1.0/1.1, which RFC 8996 deprecates: upgrade the server "
+            "to TLS 1.2 or later. If you cannot, and accept the risk, a client can lower its "
+            "floor: TLSOptions(...).create_context(minimum_version=ssl.TLSVersion.TLSv1_1) "
+            "(trustresolve then sets @SECLEVEL=0, which OpenSSL 3 needs for TLS 1.0/1.1)."
+        )
+    beyond = [v for v in server if v not in local]
+    if beyond or (server and not any(v in local for v in server)):
+        need = max((versions.library_needed(v) for v in beyond), default="")
+        fixes.append(
+            f"This interpreter's TLS library ({library}) cannot speak {versions.names(beyond)}: "
+            f"use a Python linked against {need} or newer (on a portable interpreter, "
+            "upgrade the interpreter build)."
+        )
+    if server and client and min(server) > max(client):
+        fixes.append(
+            f"The client allows at most {versions.name(max(client))}: remove the "
+            "maximum_version limit."
+        )
+    return fixes
