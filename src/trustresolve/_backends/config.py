@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from .._machine.facts import PlatformFacts
 from .._machine.model import Attempt
+from .._machine.pathsafety import who_else_can_change
 from .base import Probe
 from .candidates import DirCheck, check_bundle, check_dir, source_from_checks
 
@@ -54,9 +55,12 @@ def _config_dirs(facts: PlatformFacts) -> tuple[str, ...]:
         return facts.config_dirs
     import platformdirs  # only when a config file is looked for (architecture §6)
 
-    user = platformdirs.user_config_dir("trustresolve", appauthor=False)
+    try:
+        user: tuple[str, ...] = (platformdirs.user_config_dir("trustresolve", appauthor=False),)
+    except (RuntimeError, KeyError, OSError):
+        user = ()  # no home directory (an arbitrary uid in a container): site files only
     site = platformdirs.site_config_dir("trustresolve", appauthor=False, multipath=True)
-    return (user, *site.split(":" if facts.os_family != "windows" else ";"))
+    return (*user, *site.split(":" if facts.os_family != "windows" else ";"))
 
 
 def _join(directory: str, name: str, facts: PlatformFacts) -> str:
@@ -76,6 +80,10 @@ def read_config(facts: PlatformFacts) -> ConfigValues:
         located = facts.fs.locate(path)
         if not located.exists and not pinned:
             continue
+        unsafe = who_else_can_change(located.path, root=facts.fs.root) if located.exists else None
+        if unsafe is not None:
+            # Refused, not flagged: a file another user can edit would choose your roots.
+            return ConfigValues(tuple(reversed(files)), values, _refusal(path, unsafe[1], pinned))
         read = facts.fs.read_bounded(located, limit=1 << 20)
         if read.data is None:
             why = "does not exist" if not located.exists else str(read.problem)
@@ -90,6 +98,14 @@ def read_config(facts: PlatformFacts) -> ConfigValues:
         if error:
             return ConfigValues(tuple(reversed(files)), values, error)
     return ConfigValues(tuple(reversed(files)), values)
+
+
+def _refusal(path: str, reason: str, pinned: str | None) -> str:
+    what = f"TRUSTRESOLVE_CONFIG={path!r}" if pinned else f"config file {path}"
+    return (
+        f"{what} is not used: {reason}; another user could otherwise choose which CAs you "
+        "trust (architecture §10)"
+    )
 
 
 def _parse_into(path: str, data: bytes, values: dict[str, tuple[str, str]]) -> str | None:
