@@ -141,7 +141,8 @@ def _make_plan(source: TrustSource) -> _Plan:
 def _lazy_plan(source: TrustSource) -> _Plan | None:
     dirs = _dirs(source)
     ders: list[bytes] | None = None
-    special = tuple(d for d in dirs if _special_entries(d))
+    entries = {d: _hashed_entries(d) for d in dirs}
+    special = tuple(d for d in dirs if _special(entries[d]))
     if source.cadata is not None or special:
         return _materialized_with(source, dirs, special)
     assert source.cafile is not None  # _make_plan checked
@@ -149,7 +150,7 @@ def _lazy_plan(source: TrustSource) -> _Plan | None:
     if bundle_id is None:
         return None
     if len(dirs) == 1:
-        same_id = _same_identity(source.cafile, bundle_id, dirs[0])
+        same_id = _same_identity(source.cafile, bundle_id, dirs[0], entries[dirs[0]])
         verdict = _recall(same_id)
         if verdict is None:
             ders = _certs_of(source)
@@ -200,20 +201,25 @@ def _materialized_with(
     return _materialized(_cache.materialize_hashed_dir(ders), rest)
 
 
-def _special_entries(directory: str) -> bool:
-    """Whether a hashed name in ``directory`` leads to something that is not a regular file."""
+def _hashed_entries(directory: str) -> dict[str, os.stat_result | None]:
+    """``stat()`` (links followed) of every hashed name in ``directory``; ``None``: dangling."""
+    found: dict[str, os.stat_result | None] = {}
     try:
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                if HASHED_NAME.match(entry.name):
-                    try:
-                        if not stat.S_ISREG(os.stat(entry.path).st_mode):
-                            return True
-                    except OSError:
-                        continue  # dangling: by_dir's stat() fails and it moves on
+        names = os.listdir(directory)
     except OSError:
-        return False
-    return False
+        return found
+    for name in names:
+        if HASHED_NAME.match(name):
+            try:
+                found[name] = os.stat(os.path.join(directory, name))
+            except (OSError, ValueError):
+                found[name] = None  # by_dir's stat() fails too and it moves on
+    return found
+
+
+def _special(entries: dict[str, os.stat_result | None]) -> bool:
+    """Whether a hashed name leads to something that is not a regular file (never opened)."""
+    return any(info is not None and not stat.S_ISREG(info.st_mode) for info in entries.values())
 
 
 def _materialized(path: str, dirs: tuple[str, ...]) -> _Plan:
@@ -248,13 +254,23 @@ def _stat_id(path: str | None) -> StatId | None:
     return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
 
-def _same_identity(bundle: str, bundle_id: StatId, directory: str) -> str:
+def _same_identity(
+    bundle: str,
+    bundle_id: StatId,
+    directory: str,
+    entries: dict[str, os.stat_result | None],
+) -> str:
     """The bundle, the directory and every hashed file in it, by path, size, mtime and inode."""
     parts = [f"same\0{bundle}\0{bundle_id}\0{directory}\0{_stat_id(directory)}"]
-    for name in sorted(os.listdir(directory)):
-        if HASHED_NAME.match(name):
-            parts.append(f"{name}\0{_stat_id(os.path.join(directory, name))}")
+    for name in sorted(entries):
+        parts.append(f"{name}\0{_id_of(entries[name])}")
     return "\0".join(parts)
+
+
+def _id_of(info: os.stat_result | None) -> StatId | None:
+    if info is None:
+        return None
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
 
 def _recall(identity: str) -> str | None:
