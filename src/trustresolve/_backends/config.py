@@ -59,6 +59,9 @@ def _config_dirs(facts: PlatformFacts) -> tuple[str, ...]:
         user: tuple[str, ...] = (platformdirs.user_config_dir("trustresolve", appauthor=False),)
     except (RuntimeError, KeyError, OSError):
         user = ()  # no home directory (an arbitrary uid in a container): site files only
+    # Older platformdirs return "~/.config/..." unexpanded: a path relative to the working
+    # directory, where anyone could plant a config file. Only absolute directories count.
+    user = tuple(d for d in user if posixpath.isabs(d) or ":\\" in d)
     site = platformdirs.site_config_dir("trustresolve", appauthor=False, multipath=True)
     return (*user, *site.split(":" if facts.os_family != "windows" else ";"))
 

@@ -117,9 +117,12 @@ def cache_location() -> tuple[str, str]:
     from platformdirs import user_cache_dir
 
     try:
-        return user_cache_dir("trustresolve", appauthor=False), "the user cache directory"
+        found = user_cache_dir("trustresolve", appauthor=False)
     except (RuntimeError, KeyError, OSError):
-        pass  # platformdirs finds no home directory
+        found = ""  # newer platformdirs: no home directory
+    # Older platformdirs return "~/.cache/..." unexpanded: never a path relative to the cwd.
+    if os.path.isabs(found):
+        return found, "the user cache directory"
     uid = os.geteuid() if hasattr(os, "geteuid") else 0
     return os.path.join(tempfile.gettempdir(), f"trustresolve-{uid}"), NO_HOME
 
