@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from .._machine.fs import FileSystem, Located, is_hashed_name
 from .._machine.model import Attempt, Outcome, TrustSource
+from .._machine.pathsafety import first_unsafe_entry, who_else_can_change
 from .._x509.der import Certificate, DERError
 from .._x509.pem import der_to_pem, scan_pem
 from .._x509.subject_hash import name_hash, name_hash_old
@@ -75,8 +76,10 @@ class DirCheck(_Verdict):
     warnings: tuple[str, ...] = ()
 
 
-def _writable_warning(located: Located) -> tuple[str, ...]:
-    """architecture §2: a store other users can write to is flagged (and still used)."""
+def _writable_warning(located: Located, fs: FileSystem | None = None) -> tuple[str, ...]:
+    """architecture §2, §10: a store other users can change is flagged (and still used, as
+    OpenSSL would use it): the file or directory itself, and (with ``fs``) any directory or
+    link target on the way to it (:mod:`trustresolve._machine.pathsafety`)."""
     warnings = []
     if located.writable_by_others:
         warnings.append(
@@ -90,7 +93,30 @@ def _writable_warning(located: Located) -> tuple[str, ...]:
             f"{parent} is writable by every user without the sticky bit: anyone can replace "
             f"{located.target}; fix it with `chmod o-w {parent}`"
         )
+    found = who_else_can_change(located.path, root=fs.root) if fs is not None else None
+    if found is not None and not _already_flagged(located, found[0]):
+        warnings.append(f"another user can change which CAs this store holds: {found[1]}")
     return tuple(warnings)
+
+
+def _already_flagged(located: Located, culprit: str) -> bool:
+    parent = located.target.rsplit("/", 1)[0] or "/"
+    return (culprit == located.target and located.writable_by_others) or (
+        culprit == parent and located.parent_replaceable
+    )
+
+
+def _entries_warning(fs: FileSystem, directory: Located, entries: list[str]) -> tuple[str, ...]:
+    """Hashed entries (or what they link to) that another user could change."""
+    if who_else_can_change(directory.path, root=fs.root) is not None:
+        return ()  # the directory itself is flagged; every entry would repeat it
+    count, first = first_unsafe_entry(entries, root=fs.root)
+    if first is None:
+        return ()
+    return (
+        f"{count} hashed entries of {directory.target} can be changed by another user, "
+        f"so they could add a CA that you will trust; e.g. {first[1]}",
+    )
 
 
 def _absent_outcome(located: Located) -> Outcome:
@@ -131,7 +157,12 @@ def check_bundle(fs: FileSystem, path: str) -> BundleCheck:
     if scan.problems:
         detail += "; " + "; ".join(scan.problems)
     return BundleCheck(
-        located, "used", detail, scan.certificates, _writable_warning(located), bool(scan.problems)
+        located,
+        "used",
+        detail,
+        scan.certificates,
+        _writable_warning(located, fs),
+        bool(scan.problems),
     )
 
 
@@ -171,6 +202,7 @@ def check_dir(fs: FileSystem, path: str, *, parse: bool = False) -> DirCheck:
     certificates: list[Certificate] = []
     hashes: list[str] = []
     usable_names: set[str] = set()
+    usable_paths: list[str] = []
     usable = dangling = 0
     for name in hashed:
         entry_path = f"{located.target.rstrip('/')}/{name}"
@@ -179,6 +211,7 @@ def check_dir(fs: FileSystem, path: str, *, parse: bool = False) -> DirCheck:
             continue
         usable += 1
         usable_names.add(name)
+        usable_paths.append(entry_path)
         hashes.append(name.split(".", 1)[0].lower())
     if parse:
         for name in _reachable_names(usable_names):
@@ -200,7 +233,7 @@ def check_dir(fs: FileSystem, path: str, *, parse: bool = False) -> DirCheck:
         hashed_entries=usable,
         certificates=tuple(certificates),
         hashes=tuple(hashes),
-        warnings=_writable_warning(located),
+        warnings=_writable_warning(located, fs) + _entries_warning(fs, located, usable_paths),
     )
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from .._limits import CONFIG_FILE_BYTES
 from .._machine.facts import PlatformFacts
 from .._machine.model import Attempt
+from .._machine.pathsafety import who_else_can_change
 from .._switches import switch_value
 from .base import Probe
 from .candidates import DirCheck, check_bundle, check_dir, source_from_checks
@@ -46,9 +47,15 @@ def _config_dirs(facts: PlatformFacts) -> tuple[str, ...]:
         return facts.config_dirs
     import platformdirs  # only when a config file is looked for (architecture §6)
 
-    user = platformdirs.user_config_dir("trustresolve", appauthor=False)
+    try:
+        user: tuple[str, ...] = (platformdirs.user_config_dir("trustresolve", appauthor=False),)
+    except (RuntimeError, KeyError, OSError):
+        user = ()  # no home directory (an arbitrary uid in a container): site files only
+    # Older platformdirs return "~/.config/..." unexpanded: a path relative to the working
+    # directory, where anyone could plant a config file. Only absolute directories count.
+    user = tuple(d for d in user if posixpath.isabs(d) or ":\\" in d)
     site = platformdirs.site_config_dir("trustresolve", appauthor=False, multipath=True)
-    return (user, *site.split(":" if facts.os_family != "windows" else ";"))
+    return (*user, *site.split(":" if facts.os_family != "windows" else ";"))
 
 
 def _join(directory: str, name: str, facts: PlatformFacts) -> str:
@@ -68,6 +75,10 @@ def read_config(facts: PlatformFacts) -> ConfigValues:
         located = facts.fs.locate(path)
         if not located.exists and not pinned:
             continue
+        unsafe = who_else_can_change(located.path, root=facts.fs.root) if located.exists else None
+        if unsafe is not None:
+            # Refused, not flagged: a file another user can edit would choose your roots.
+            return ConfigValues(tuple(reversed(files)), values, _refusal(path, unsafe[1], pinned))
         read = facts.fs.read_bounded(located, limit=CONFIG_FILE_BYTES)
         if read.data is None:
             why = "does not exist" if not located.exists else str(read.problem)
@@ -82,6 +93,14 @@ def read_config(facts: PlatformFacts) -> ConfigValues:
         if error:
             return ConfigValues(tuple(reversed(files)), values, error)
     return ConfigValues(tuple(reversed(files)), values)
+
+
+def _refusal(path: str, reason: str, pinned: str | None) -> str:
+    what = f"TRUSTRESOLVE_CONFIG={path!r}" if pinned else f"config file {path}"
+    return (
+        f"{what} is not used: {reason}; another user could otherwise choose which CAs you "
+        "trust (architecture §10)"
+    )
 
 
 def _parse_into(path: str, data: bytes, values: dict[str, tuple[str, str]]) -> str | None:

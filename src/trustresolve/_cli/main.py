@@ -191,7 +191,22 @@ def _which(root: str | None, *, as_json: bool, verbose: bool = False) -> int:
         _print_resolution(exc.resolution, as_json=as_json, error=str(exc).splitlines()[0])
         return EXIT_NO_STORE
     _print_resolution(resolution, as_json=as_json, verbose=verbose)
+    note = None if (as_json or root) else _cache_note()
+    if note:
+        print(f"\nnote: {note}")
     return EXIT_OK
+
+
+def _cache_note() -> str | None:
+    """What contexts do about the cache, when it is not the usual user cache directory."""
+    from .._store import cache
+
+    where, how = cache.cache_location()
+    try:
+        cache.cache_dir()
+    except TrustResolveError as exc:
+        return f"the cache is not used, so contexts load the store eagerly (same trust): {exc}"
+    return f"the cache is {where} ({how})" if how == cache.NO_HOME else None
 
 
 def _print_resolution(

@@ -41,6 +41,9 @@ SecurityRunner = Callable[[Sequence[str]], bytes]
 WINCERTSTORE_FIXTURE_KEY = "wincertstore_stores"
 _SECURITY = "/usr/bin/security"
 _SECURITY_TIMEOUT = 60.0  # trust-settings reads take seconds on managed Macs
+# A fixture's platform.json records stores as base64; the largest in the repository is far
+# below this, and the bound keeps /dev/zero or a multi-GB file from being read.
+_MAX_PLATFORM_JSON = 16 * 1024 * 1024
 
 
 class SecurityCommandError(Exception):
@@ -264,16 +267,29 @@ def _run_security(args: Sequence[str]) -> bytes:  # pragma: no cover - runs on m
 
 
 def _read_platform_json(root: str) -> dict[str, Any]:
-    path = os.path.join(root, "platform.json")
-    if not os.path.exists(path):
+    """The tree's ``platform.json``, read inside the tree and bounded (architecture §5).
+
+    A link out of the tree resolves inside it, as every path under ``--root`` does; a FIFO or
+    device is refused without blocking; a huge, deeply nested or invalid document is a
+    :class:`ConfigurationError` naming the file.
+    """
+    fs = FileSystem(root)
+    located = fs.locate("/platform.json")
+    shown = os.path.join(root, "platform.json")
+    if not located.exists and located.problem == "missing" and not located.links:
         return {}
+    read = fs.read_bounded(located, limit=_MAX_PLATFORM_JSON)
+    if read.data is None:
+        raise ConfigurationError(
+            f"{shown}{located.link_note} {read.problem}; make it a JSON file in the tree"
+        )
     try:
-        with open(path, encoding="utf-8") as handle:
-            document = json.load(handle)
-    except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"{path}: not a readable JSON document ({exc})") from exc
+        document = json.loads(read.data.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ConfigurationError(f"{shown}: not a readable JSON document ({why})") from exc
     if not isinstance(document, dict):
-        raise ConfigurationError(f"{path}: must hold a JSON object (architecture §5)")
+        raise ConfigurationError(f"{shown}: must hold a JSON object (architecture §5)")
     return document
 
 

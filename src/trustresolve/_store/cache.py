@@ -39,14 +39,17 @@ from collections.abc import Iterator, Sequence
 from .._errors import TrustResolveError
 from .._limits import CACHED_FILE_BYTES
 from .._machine.fs import HASHED_NAME
+from .._machine.pathsafety import unsafe_reason
 from .._x509.der import DERError, parse_certificate
-from .._x509.pem import der_to_pem
+from .._x509.pem import der_to_pem, scan_pem
 from .._x509.subject_hash import name_hash
 
 __all__ = [
     "UnnameableCertificateError",
     "cache_dir",
+    "cache_location",
     "content_key",
+    "entry_stamp",
     "hashed_dir_for_key",
     "hashed_dir_key",
     "materialize_bundle",
@@ -56,6 +59,8 @@ __all__ = [
 ]
 
 ENV_VAR = "TRUSTRESOLVE_CACHE_DIR"
+#: How :func:`cache_location` says it fell back to the temp directory.
+NO_HOME = "no home directory, so a per-user directory in the temp directory"
 _VERSION = "v1"
 _MANIFEST = "MANIFEST"
 _MANIFEST_HEADER = f"trustresolve hashed directory {_VERSION}"
@@ -64,6 +69,8 @@ _KEY = re.compile(r"[0-9a-f]{64}\Z")
 _DIR_KEY = re.compile(r"[0-9a-f]{64}(-[0-9a-f]{32})?\Z")
 # A cached file larger than this is not ours (a bundle of every CA ever issued is ~1 MB).
 _MAX_FILE = CACHED_FILE_BYTES
+# hashed-directory key -> stat identity of its directory, as checked by content in this process.
+_verified: dict[str, str] = {}
 
 
 class UnnameableCertificateError(TrustResolveError):
@@ -71,14 +78,8 @@ class UnnameableCertificateError(TrustResolveError):
 
 
 def cache_dir() -> str:
-    """The cache directory, created private if missing; refused if others could write to it."""
-    configured = os.environ.get(ENV_VAR)
-    if configured:
-        root = os.path.abspath(configured)
-    else:
-        from platformdirs import user_cache_dir
-
-        root = user_cache_dir("trustresolve", appauthor=False)
+    """The cache directory, created private if missing; refused if others could change it."""
+    root, _how = cache_location()
     try:
         os.makedirs(root, mode=0o700, exist_ok=True)
         info = os.stat(root)
@@ -99,7 +100,39 @@ def cache_dir() -> str:
             f"user could change which certificates you trust; run `chmod 700 {root}` as its "
             f"owner, or set {ENV_VAR} to a directory only you can write"
         )
+    # The whole chain, not only the directory: whoever can rename a parent can swap the cache
+    # under a live context, whose hashed directory OpenSSL reads long after this check.
+    chain = unsafe_reason(root)
+    if chain:
+        raise TrustResolveError(
+            f"refusing the trustresolve cache directory {root}: {chain}; or set {ENV_VAR} "
+            "to a directory only you can write"
+        )
     return root
+
+
+def cache_location() -> tuple[str, str]:
+    """Where the cache is (not created) and why there, for ``--which``.
+
+    ``TRUSTRESOLVE_CACHE_DIR``; else platformdirs' user cache directory (``$XDG_CACHE_HOME``,
+    then the home directory); else, with no home directory at all (a container running
+    under a uid without a passwd entry and no ``HOME``), ``trustresolve-UID`` in the temp
+    directory, which :func:`cache_dir` accepts only if we own it and nobody else can rename it.
+    """
+    configured = os.environ.get(ENV_VAR)
+    if configured:
+        return os.path.abspath(configured), ENV_VAR
+    from platformdirs import user_cache_dir
+
+    try:
+        found = user_cache_dir("trustresolve", appauthor=False)
+    except (RuntimeError, KeyError, OSError):
+        found = ""  # newer platformdirs: no home directory
+    # Older platformdirs return "~/.cache/..." unexpanded: never a path relative to the cwd.
+    if os.path.isabs(found):
+        return found, "the user cache directory"
+    uid = os.geteuid() if hasattr(os, "geteuid") else 0
+    return os.path.join(tempfile.gettempdir(), f"trustresolve-{uid}"), NO_HOME
 
 
 def content_key(certs: Sequence[bytes]) -> str:
@@ -147,40 +180,62 @@ def materialize_hashed_dir(certs: Sequence[bytes]) -> str:
 
     OpenSSL loads it lazily as ``capath``. Raises :class:`TrustResolveError` when a certificate
     cannot be named (see :mod:`trustresolve._x509.subject_hash`) or the cache cannot be used.
+
+    The rule that binds an entry to the store (architecture §9): an entry is used only when
+    its files are exactly the files derived here from ``certs`` (names and bytes; whatever its
+    ``MANIFEST`` says), or when their stat identity (device, inode, size, mtime, ctime of the
+    directory and of every file) is the one recorded right after such a check on this machine.
+    A copied or restored entry (a CI cache) has new inodes and ctimes, which nobody can set, so
+    it is checked by content again and rebuilt unless it holds exactly ``certs``. The
+    identity is remembered in this process; callers may keep it longer (see
+    :func:`hashed_dir_for_key`), never in a form another machine's cache could supply.
     """
     unique = _in_store_order(certs)
     key = hashed_dir_key(unique)
     root = cache_dir()
     path = os.path.join(root, f"hashed-{key}")
-    if _hashed_dir_ok(path, key):
+    stamp = entry_stamp(path)
+    if stamp is not None and _verified.get(key) == stamp:
         return path
     files = _hashed_files(unique)
-    with _entry_lock(root, key):
-        if _hashed_dir_ok(path, key):  # another process built it while we waited
-            return path
-        tmp = tempfile.mkdtemp(prefix=".tmp-hashed-", dir=root)
-        try:
-            _fill_hashed_dir(tmp, key, files)
-            _install(tmp, path, key)
-        except OSError as exc:
-            raise TrustResolveError(
-                f"could not write the hashed directory {path}: {exc}; set {ENV_VAR} to a "
-                "writable private directory"
-            ) from exc
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        _fsync_dir(root)
+    if not _hashed_dir_holds(path, key, files):
+        with _entry_lock(root, key):
+            if not _hashed_dir_holds(path, key, files):  # another process may have built it
+                _build(root, path, key, files)
+    _remember_verified(key, path)
     return path
 
 
-def _install(tmp: str, path: str, key: str) -> None:
+def _remember_verified(key: str, path: str) -> None:
+    stamp = entry_stamp(path)
+    if stamp is not None:
+        _verified[key] = stamp
+
+
+def _build(root: str, path: str, key: str, files: list[tuple[str, bytes]]) -> None:
+    tmp = tempfile.mkdtemp(prefix=".tmp-hashed-", dir=root)  # mode 0700
+    try:
+        _fill_hashed_dir(tmp, key, files)
+        _install(tmp, path, key, files)
+    except OSError as exc:
+        raise TrustResolveError(
+            f"could not write the hashed directory {path}: {exc}; set {ENV_VAR} to a "
+            "writable private directory"
+        ) from exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    _fsync_dir(root)
+
+
+def _install(tmp: str, path: str, key: str, files: list[tuple[str, bytes]]) -> None:
     """Rename the complete directory ``tmp`` to ``path``, replacing a damaged entry there.
 
     Several tries only matter without working locks, where other processes may be installing
     or discarding the same entry at the same moment; each of their entries is complete.
+    Files are never rewritten in place: a live context keeps reading the entry it was given.
     """
     for _ in range(8):
-        if _hashed_dir_ok(path, key):
+        if _hashed_dir_holds(path, key, files):
             return  # someone else installed a complete entry first
         _discard(path)
         try:
@@ -191,31 +246,106 @@ def _install(tmp: str, path: str, key: str) -> None:
     os.rename(tmp, path)  # let the last error surface
 
 
-def hashed_dir_for_key(key: str) -> str | None:
-    """The verified hashed directory of ``key``, or ``None`` if there is none.
+def entry_stamp(path: str) -> str | None:
+    """The stat identity of a private hashed directory and its files, as one digest.
 
-    ``key`` is a :func:`hashed_dir_key` (that order exactly) or a bare :func:`content_key`
-    (that set in any order, sorted order first).
+    ``None`` when ``path`` is not a private directory of private regular files. Equal stamps
+    mean the very files that were checked, unchanged (see :func:`materialize_hashed_dir`).
+    """
+    digest = hashlib.sha256(_VERSION.encode())
+    try:
+        info = os.lstat(path)
+        if not stat.S_ISDIR(info.st_mode) or _insecure(info):
+            return None
+        digest.update(_stat_text(".", info))
+        for name in sorted(os.listdir(path)):
+            entry = os.lstat(os.path.join(path, name))
+            if not stat.S_ISREG(entry.st_mode) or _insecure(entry):
+                return None
+            digest.update(_stat_text(name, entry))
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _stat_text(name: str, info: os.stat_result) -> bytes:
+    fields = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+    return f"{name}\0{fields}\n".encode("utf-8", "surrogateescape")
+
+
+def hashed_dir_for_key(key: str, stamp: str | None = None) -> str | None:
+    """The hashed directory of ``key``, or ``None`` if there is none to trust.
+
+    ``key`` is a :func:`hashed_dir_key` (that store order) or a bare :func:`content_key` (that
+    set in any order, sorted order first). With ``stamp`` (from :func:`entry_stamp`, taken
+    right after :func:`materialize_hashed_dir` returned the directory for the store's
+    certificates): only if its stat identity is still that. Without: only if it was checked in
+    this process and is unchanged, or if its files are exactly those
+    :func:`materialize_hashed_dir` writes for a set of certificates whose content key is the
+    key's (so the name stands for exactly what is inside).
     """
     if not _DIR_KEY.match(key):
         return None
     root = cache_dir()
-    path = os.path.join(root, f"hashed-{key}")
-    if _hashed_dir_ok(path, key):
-        return path
-    if not _KEY.match(key):
-        return None
+    found = _trusted_entry(os.path.join(root, f"hashed-{key}"), key, stamp)
+    if found is not None or stamp is not None or not _KEY.match(key):
+        return found
     with contextlib.suppress(OSError):
         for name in sorted(os.listdir(root)):
             dir_key = name[len("hashed-") :]
-            if (
-                name.startswith(f"hashed-{key}-")
-                and _DIR_KEY.match(dir_key)
-                and _hashed_dir_ok(os.path.join(root, name), dir_key)
-            ):
-                return os.path.join(root, name)
+            if name.startswith(f"hashed-{key}-") and _DIR_KEY.match(dir_key):
+                found = _trusted_entry(os.path.join(root, name), dir_key, None)
+                if found is not None:
+                    return found
     return None
 
+
+def _trusted_entry(path: str, key: str, stamp: str | None) -> str | None:
+    current = entry_stamp(path)
+    if current is None:
+        return None
+    if stamp is not None:
+        return path if current == stamp else None
+    if _verified.get(key) == current:
+        return path
+    certs = _certificates_in(path)
+    # The content part of the key names the set; the order part only which of two CAs with
+    # one subject OpenSSL tries first, which the directory's own numbering then states.
+    if certs is None or content_key(certs) != key[:64]:
+        return None
+    try:
+        files = _hashed_files(certs)
+    except UnnameableCertificateError:
+        return None
+    if not _hashed_dir_holds(path, key, files):
+        return None
+    _remember_verified(key, path)
+    return path
+
+
+def _certificates_in(path: str) -> list[bytes] | None:
+    """The DER certificates of a hashed directory's files (one each), in its manifest's order.
+
+    The manifest only orders what is checked: the caller rebuilds every file and the manifest
+    from these certificates and compares them byte for byte.
+    """
+    manifest = _read_private_file(os.path.join(path, _MANIFEST))
+    if manifest is None:
+        return None
+    lines = manifest.decode("ascii", "replace").splitlines()[2:-1]
+    certs = []
+    for line in lines:
+        name = line.partition(" ")[0]
+        if not HASHED_NAME.match(name):
+            return None
+        data = _read_private_file(os.path.join(path, name))
+        if data is None:
+            return None
+        scan = scan_pem(data)
+        if len(scan.certificates) != 1:
+            return None
+        certs.append(scan.certificates[0].der)
+    return certs
 
 def read_note(identity: str) -> str | None:
     """A short value remembered for ``identity`` (e.g. a store's paths, sizes and mtimes)."""
@@ -253,11 +383,16 @@ def _insecure(info: os.stat_result) -> str | None:
 
 def _read_private_file(path: str) -> bytes | None:
     """The bytes of a regular, private file we own; ``None`` if missing or not trustworthy."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
         info = os.lstat(path)
         if not stat.S_ISREG(info.st_mode) or _insecure(info) or info.st_size > _MAX_FILE:
             return None
-        with open(path, "rb") as handle:
+        fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
+        with os.fdopen(fd, "rb") as handle:
+            opened = os.fstat(handle.fileno())
+            if (opened.st_dev, opened.st_ino) != (info.st_dev, info.st_ino):
+                return None  # replaced between lstat and open
             data = handle.read(info.st_size + 1)
     except OSError:
         return None
@@ -336,13 +471,18 @@ def _hashed_files(certs: Sequence[bytes]) -> list[tuple[str, bytes]]:
 
 
 def _fill_hashed_dir(directory: str, key: str, files: list[tuple[str, bytes]]) -> None:
-    lines = [_MANIFEST_HEADER, key]
     for name, data in files:
         _write_new(os.path.join(directory, name), data)
-        lines.append(f"{name} {hashlib.sha256(data).hexdigest()}")
-    # The manifest goes last: a directory that has one was written completely.
-    _write_new(os.path.join(directory, _MANIFEST), ("\n".join(lines) + "\nend\n").encode())
+    # The manifest goes last: a directory that has one was written completely. It is for
+    # people; whether an entry is used depends on its files, never on what this says.
+    _write_new(os.path.join(directory, _MANIFEST), _manifest(key, files))
     _fsync_dir(directory)
+
+
+def _manifest(key: str, files: list[tuple[str, bytes]]) -> bytes:
+    lines = [_MANIFEST_HEADER, key]
+    lines += [f"{name} {hashlib.sha256(data).hexdigest()}" for name, data in files]
+    return ("\n".join(lines) + "\nend\n").encode()
 
 
 def _write_new(path: str, data: bytes) -> None:
@@ -354,8 +494,8 @@ def _write_new(path: str, data: bytes) -> None:
         handle.write(data)
 
 
-def _hashed_dir_ok(path: str, key: str) -> bool:
-    """Whether ``path`` is a complete, undamaged, private hashed directory for ``key``."""
+def _hashed_dir_holds(path: str, key: str, files: list[tuple[str, bytes]]) -> bool:
+    """Whether ``path`` is a private directory of exactly ``files`` (and its ``MANIFEST``)."""
     try:
         info = os.lstat(path)
         if not stat.S_ISDIR(info.st_mode) or _insecure(info):
@@ -363,25 +503,10 @@ def _hashed_dir_ok(path: str, key: str) -> bool:
         names = set(os.listdir(path))
     except OSError:
         return False
-    manifest = _read_private_file(os.path.join(path, _MANIFEST))
-    if manifest is None:
+    if names != {*(name for name, _ in files), _MANIFEST}:
         return False
-    lines = manifest.decode("ascii", "replace").split("\n")
-    if lines[:2] != [_MANIFEST_HEADER, key] or lines[-2:] != ["end", ""]:
-        return False
-    expected: dict[str, str] = {}
-    for line in lines[2:-2]:
-        name, _, digest = line.partition(" ")
-        if not HASHED_NAME.match(name) or not _KEY.match(digest):
-            return False
-        expected[name] = digest
-    if names != {*expected, _MANIFEST}:
-        return False
-    for name, digest in expected.items():
-        data = _read_private_file(os.path.join(path, name))
-        if data is None or hashlib.sha256(data).hexdigest() != digest:
-            return False
-    return True
+    expected = [*files, (_MANIFEST, _manifest(key, files))]
+    return all(_read_private_file(os.path.join(path, name)) == data for name, data in expected)
 
 
 @contextlib.contextmanager

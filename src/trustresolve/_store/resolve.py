@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,16 @@ __all__ = ["contents", "probe_all", "resolve", "where"]
 
 _lock = threading.Lock()
 _cached: dict[str, Resolution] = {}  # "current" -> the running machine's resolution
+
+
+def _reinit_after_fork() -> None:
+    """A child forked while another thread was resolving would wait for it forever."""
+    global _lock  # noqa: PLW0603 - the module's one lock, replaced only in a fork child
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reinit_after_fork)
 
 
 def probe_all(facts: PlatformFacts) -> Resolution:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 import ssl
+import stat
 import threading
 import warnings
 from dataclasses import dataclass
@@ -58,6 +59,16 @@ _EAGER = _Plan(eager=True)
 _plans: dict[tuple[object, ...], _Plan] = {}
 _plans_lock = threading.Lock()
 _warned: set[str] = set()
+
+
+def _reinit_after_fork() -> None:
+    """A child forked while another thread held the lock would wait for it forever."""
+    global _plans_lock  # noqa: PLW0603 - replaced only in a fork child
+    _plans_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reinit_after_fork)
 
 
 def load_source(context: ssl.SSLContext, source: TrustSource) -> None:
@@ -131,17 +142,16 @@ def _make_plan(source: TrustSource) -> _Plan:
 def _lazy_plan(source: TrustSource) -> _Plan | None:
     dirs = _dirs(source)
     ders: list[bytes] | None = None
-    if source.cadata is not None:
-        ders = _certs_of(source)
-        if ders is None:
-            return None
-        return _materialized(_cache.materialize_hashed_dir(ders), dirs)
+    entries = {d: _hashed_entries(d) for d in dirs}
+    special = tuple(d for d in dirs if _special(entries[d]))
+    if source.cadata is not None or special:
+        return _materialized_with(source, dirs, special)
     assert source.cafile is not None  # _make_plan checked
     bundle_id = _stat_id(source.cafile)
     if bundle_id is None:
         return None
     if len(dirs) == 1:
-        same_id = _same_identity(source.cafile, bundle_id, dirs[0])
+        same_id = _same_identity(source.cafile, bundle_id, dirs[0], entries[dirs[0]])
         verdict = _recall(same_id)
         if verdict is None:
             ders = _certs_of(source)
@@ -151,16 +161,66 @@ def _lazy_plan(source: TrustSource) -> _Plan | None:
             _remember(same_id, verdict)
         if verdict == "same":
             return _Plan(capaths=dirs)
+    # The note says which entry was built from this very bundle, and the stat identity that
+    # entry had when it was checked against the bundle's certificates (architecture §9). A
+    # note from another machine's cache (a restored CI cache) names an identity no file here
+    # has, so the entry is checked against the bundle again: a cache never adds a root.
     bundle_note = f"hashed\0{source.cafile}\0{bundle_id}"
-    key = _recall(bundle_note)
-    path = _cache.hashed_dir_for_key(key) if key else None
+    key, _, stamp = (_recall(bundle_note) or "").partition(" ")
+    path = _cache.hashed_dir_for_key(key, stamp) if key and stamp else None
     if path is None:
         ders = ders if ders is not None else _certs_of(source)
         if ders is None:
             return None
         path = _cache.materialize_hashed_dir(ders)
-        _remember(bundle_note, _cache.hashed_dir_key(ders))
+        new_stamp = _cache.entry_stamp(path)
+        if new_stamp is not None:
+            _remember(bundle_note, f"{_cache.hashed_dir_key(ders)} {new_stamp}")
     return _materialized(path, dirs)
+
+
+def _materialized_with(
+    source: TrustSource, dirs: tuple[str, ...], special: tuple[str, ...]
+) -> _Plan | None:
+    """One entry for the bundle, ``cadata`` and every directory OpenSSL must not be given.
+
+    A hashed name that is a FIFO, device, socket or directory would block or fail OpenSSL's
+    by_dir lookup at handshake time; such a directory's certificates are copied (those by_dir
+    reaches before the odd entry) and the directory itself is not handed to OpenSSL.
+    """
+    ders = _certs_of(source)
+    if ders is None:
+        return None
+    for directory in special:
+        found = _reachable(directory)
+        if found is None:
+            return None
+        ders.extend(sorted(found))
+    if not ders:
+        return None
+    rest = tuple(d for d in dirs if d not in special)
+    return _materialized(_cache.materialize_hashed_dir(ders), rest)
+
+
+def _hashed_entries(directory: str) -> dict[str, os.stat_result | None]:
+    """``stat()`` (links followed) of every hashed name in ``directory``; ``None``: dangling."""
+    found: dict[str, os.stat_result | None] = {}
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return found
+    for name in names:
+        if HASHED_NAME.match(name):
+            try:
+                found[name] = os.stat(os.path.join(directory, name))
+            except (OSError, ValueError):
+                found[name] = None  # by_dir's stat() fails too and it moves on
+    return found
+
+
+def _special(entries: dict[str, os.stat_result | None]) -> bool:
+    """Whether a hashed name leads to something that is not a regular file (never opened)."""
+    return any(info is not None and not stat.S_ISREG(info.st_mode) for info in entries.values())
 
 
 def _materialized(path: str, dirs: tuple[str, ...]) -> _Plan:
@@ -195,13 +255,23 @@ def _stat_id(path: str | None) -> StatId | None:
     return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
 
-def _same_identity(bundle: str, bundle_id: StatId, directory: str) -> str:
+def _same_identity(
+    bundle: str,
+    bundle_id: StatId,
+    directory: str,
+    entries: dict[str, os.stat_result | None],
+) -> str:
     """The bundle, the directory and every hashed file in it, by path, size, mtime and inode."""
     parts = [f"same\0{bundle}\0{bundle_id}\0{directory}\0{_stat_id(directory)}"]
-    for name in sorted(os.listdir(directory)):
-        if HASHED_NAME.match(name):
-            parts.append(f"{name}\0{_stat_id(os.path.join(directory, name))}")
+    for name in sorted(entries):
+        parts.append(f"{name}\0{_id_of(entries[name])}")
     return "\0".join(parts)
+
+
+def _id_of(info: os.stat_result | None) -> StatId | None:
+    if info is None:
+        return None
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
 
 def _recall(identity: str) -> str | None:
@@ -217,13 +287,25 @@ def _remember(identity: str, value: str) -> None:
 
 
 def _read(path: str) -> bytes | None:
-    """A regular file's bytes, or ``None`` (too big, not regular, changing while read)."""
-    with open(path, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size > _MAX_BUNDLE:
+    """A regular file's bytes, or ``None`` (too big, not regular, changing while read).
+
+    Opened without blocking (a FIFO named like a hash would otherwise wait for a writer
+    forever), and judged by ``fstat`` of what was opened, as ``_machine/fs.py`` does.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    with os.fdopen(os.open(path, flags), "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_BUNDLE:
             return None
-        data = handle.read(size + 1)
-    return data if len(data) == size else None
+        data = handle.read(info.st_size + 1)
+    return data if len(data) == info.st_size else None
+
+
+def _regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _clean(data: bytes) -> tuple[Certificate, ...] | None:
@@ -274,7 +356,10 @@ def _reachable(directory: str) -> set[bytes] | None:
     for prefix, present in numbers.items():
         number = 0
         while number in present:  # by_dir stops at the first missing number
-            data = _read(os.path.join(directory, f"{prefix}.{number}"))
+            entry = os.path.join(directory, f"{prefix}.{number}")
+            if not _regular(entry):
+                break  # never opened: by_dir would block or fail on it (see _materialized_with)
+            data = _read(entry)
             certs = None if data is None else _clean(data)
             if not certs or len(certs) != 1:
                 return None
