@@ -284,15 +284,22 @@ def test_whitespace_only_bundle_is_empty(tmp_path: Any) -> None:
     assert attempt_for(resolution, CA_CRT).outcome == "empty"
 
 
-def test_trusted_certificate_only_bundle_is_not_a_store(tmp_path: Any) -> None:
-    """Fedora's ca-bundle.trust.crt format: trust bits OpenSSL's plain loader would drop."""
+def test_trusted_certificate_only_bundle_gives_its_tls_roots(tmp_path: Any) -> None:
+    """Fedora's ca-bundle.trust.crt format, read with OpenSSL's trust rules: the roots trusted
+    for serverAuth are the store; the e-mail-only CA is not (it is named in the detail)."""
     root = copy_tree("edge-fifo", tmp_path)
     source = os.path.join(tree_path("linux-fedora43"), "etc/pki/ca-trust/extracted/openssl")
     shutil.copy(os.path.join(source, "ca-bundle.trust.crt"), os.path.join(root, CA_CRT.lstrip("/")))
     resolution = resolve_with_timeout(root)
     attempt = attempt_for(resolution, CA_CRT)
-    assert attempt.outcome == "invalid"
+    assert attempt.outcome == "used"
     assert "TRUSTED CERTIFICATE" in attempt.detail
+    assert resolution.source is not None
+    assert resolution.source.kind == "data"  # plain DER of the anchors, never the trust file
+    assert resolution.source.cert_count == 3
+    assert resolution.source.other_purpose_roots == (
+        "CN=trustresolve fixture E-mail Only CA,O=trustresolve fixtures",
+    )
 
 
 def test_world_writable_bundle_and_directory_are_flagged(tmp_path: Any) -> None:

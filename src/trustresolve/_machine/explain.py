@@ -18,6 +18,12 @@ _MARKS = {
 }
 
 
+def _not_tls_lines(subjects: tuple[str, ...], why: str) -> list[str]:
+    if not subjects:
+        return []
+    return [f"  not used:  {len(subjects)} root(s) {why}:"] + [f"    - {s}" for s in subjects]
+
+
 def explain(resolution: Resolution) -> str:
     lines = []
     source = resolution.source
@@ -34,6 +40,8 @@ def explain(resolution: Resolution) -> str:
         if source.fallback is not None:
             fb = source.fallback
             lines.append(f"  where():   snapshot from {fb.backend}, {fb.cert_count} certificates")
+        lines += _not_tls_lines(source.rejected_roots, "rejected for TLS by trust settings")
+        lines += _not_tls_lines(source.other_purpose_roots, "trusted for other purposes only")
         lines += [f"  WARNING:   {w}" for w in source.warnings]
     root = resolution.platform.get("root")
     platform = resolution.platform.get("platform", "?")

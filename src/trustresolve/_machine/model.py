@@ -50,8 +50,22 @@ class TrustSource:
     cafile_complete: bool = field(default=True, compare=False)
     #: The DER encoding of every certificate counted in ``cert_count``, in store order.
     certificates: tuple[bytes, ...] = field(default=(), compare=False, repr=False)
+    #: Subjects of roots the store holds but whose trust settings (OpenSSL ``TRUSTED
+    #: CERTIFICATE`` blocks) reject them for TLS servers, or trust them for other purposes only
+    #: (e-mail, code signing); none of them is in ``certificates``.
+    rejected_roots: tuple[str, ...] = field(default=(), compare=False)
+    other_purpose_roots: tuple[str, ...] = field(default=(), compare=False)
 
     def as_dict(self) -> dict[str, Any]:
+        document = self._as_dict()
+        if self.rejected_roots or self.other_purpose_roots:  # the key only where it says something
+            document["not_tls_roots"] = {
+                "rejected": list(self.rejected_roots),
+                "other_purpose": list(self.other_purpose_roots),
+            }
+        return document
+
+    def _as_dict(self) -> dict[str, Any]:
         return {
             "backend": self.backend,
             "kind": self.kind,

@@ -163,6 +163,12 @@ def _lazy_plan(source: TrustSource) -> _Plan | None:
 
 
 def _materialized(path: str, dirs: tuple[str, ...]) -> _Plan:
+    if os.pathsep in path:
+        # OpenSSL would split this one directory in two, one relative to the working directory.
+        raise TrustResolveError(
+            f"the cache directory {path!r} contains {os.pathsep!r}, OpenSSL's capath list "
+            "separator; set TRUSTRESOLVE_CACHE_DIR (or XDG_CACHE_HOME) to a path without it"
+        )
     info = os.lstat(path)
     # The store's own capath stays after the copy of its bundle, as when both were loaded.
     return _Plan(capaths=(path, *dirs), entry=path, entry_id=(info.st_dev, info.st_ino))
@@ -228,7 +234,7 @@ def _read(path: str) -> bytes | None:
 def _clean(data: bytes) -> tuple[Certificate, ...] | None:
     """The certificates of ``data`` if that is all OpenSSL would load from it, else ``None``."""
     scan = scan_pem(data)
-    if scan.bad_blocks or scan.trusted_blocks or scan.other_blocks:
+    if not scan.exact:  # trust settings, CRLs, keys, garbage: OpenSSL would read more or fail
         return None
     # A block our scanner did not see at all (odd framing) might still be read by OpenSSL.
     if data.count(b"-----BEGIN ") != len(scan.certificates):
