@@ -28,7 +28,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tls_servers import TLSServer, server_context
-from trustresolve import ConfigurationError, context_from_options
+from trustresolve import ConfigurationError, NoTrustStoreError, context_from_options
 from trustresolve._machine.facts import PlatformFacts
 from trustresolve._machine.model import Resolution, TrustSource
 from trustresolve._store.resolve import probe_all
@@ -472,3 +472,99 @@ def test_which_reports_roots_kept_out_by_trust_settings(
     assert len(source["not_tls_roots"]["rejected"]) == 1
     assert "O=EVIL" in source["not_tls_roots"]["rejected"][0]
     assert "O=MAIL" in source["not_tls_roots"]["other_purpose"][0]
+
+
+# --- 4. a bundle OpenSSL cannot load is invalid, the next candidate is used ------------------
+
+
+def _unloadable(ca: trustme.CA) -> bytes:
+    """``ca``'s certificate with an invalid UTF8String in its names: our DER reader accepts it,
+    OpenSSL's decoder refuses it (and with it any file that holds it)."""
+    der = _der(ca).replace(b"BROKEN", b"BR\xffKEN")
+    assert b"\xff" in der
+    return ssl.DER_cert_to_PEM_cert(der).encode("ascii")
+
+
+def test_bundle_openssl_cannot_load_is_invalid_and_the_next_is_used(
+    tmp_path: Path, good: trustme.CA, good_server: TLSServer
+) -> None:
+    broken = trustme.CA(organization_name="BROKEN")
+    first = tmp_path / "etc/ssl/certs/ca-certificates.crt"
+    second = tmp_path / "etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem"
+    for path in (first, second):
+        path.parent.mkdir(parents=True)
+    first.write_bytes(good.cert_pem.bytes() + _unloadable(broken))
+    second.write_bytes(good.cert_pem.bytes())
+    with pytest.raises(ssl.SSLError):  # the control: OpenSSL refuses the whole file
+        openssl_context(first)
+    facts = PlatformFacts(platform="linux", environ={}, root=str(tmp_path), config_dirs=())
+    resolution = probe_all(facts)
+    (attempt,) = [
+        a for a in resolution.attempts if a.location == "/etc/ssl/certs/ca-certificates.crt"
+    ]
+    assert attempt.outcome == "invalid"
+    assert "certificate #2" in attempt.detail and "O=BR" in attempt.detail
+    assert resolution.source is not None
+    assert resolution.source.display_cafile == "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem"
+    assert resolution.source.cert_count == 1
+    assert verifies(store_context(resolution.source), good_server)
+
+
+def test_unloadable_entry_of_a_directory_is_not_counted(
+    tmp_path: Path, good: trustme.CA, good_server: TLSServer
+) -> None:
+    folder = _hashed_dir(tmp_path, "dir", good.cert_pem.bytes())
+    (folder / "00000000.0").write_bytes(_unloadable(trustme.CA(organization_name="BROKEN")))
+    resolution = env_resolution(SSL_CERT_DIR=str(folder))
+    assert resolution.source is not None
+    assert resolution.source.cert_count == 1
+    assert verifies(store_context(resolution.source), good_server)
+
+
+# --- 5. a directory path OpenSSL would split -------------------------------------------------
+
+
+def test_capath_with_the_list_separator_is_refused(
+    tmp_path: Path,
+    evil: trustme.CA,
+    evil_server: TLSServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """OpenSSL reads ``/x/a:b`` as ``/x/a`` and ``b``, relative to the working directory."""
+    (tmp_path / "store").mkdir()
+    split = tmp_path / "store" / "certs:planted"
+    split.mkdir()
+    (tmp_path / "store" / "certs").mkdir()
+    monkeypatch.chdir(tmp_path)
+    planted = tmp_path / "planted"
+    planted.mkdir()
+    (
+        planted / f"{name_hash(scan_pem(evil.cert_pem.bytes()).certificates[0].subject)}.0"
+    ).write_bytes(evil.cert_pem.bytes())
+    (split / "00000000.0").write_bytes(evil.cert_pem.bytes())  # the directory is not empty
+    control = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    control.load_verify_locations(capath=str(split))
+    assert verifies(control, evil_server)  # OpenSSL found EVIL in ./planted
+    config = tmp_path / "trustresolve.ini"
+    config.write_text(f"[trustresolve]\ncapath = {split}\n")
+    with pytest.raises(NoTrustStoreError) as caught:
+        env_resolution(TRUSTRESOLVE_CONFIG=str(config))
+    message = str(caught.value)
+    assert str(split) in message and "capath" in message and "list separator" in message
+
+
+def test_cache_directory_with_the_list_separator_is_not_handed_to_openssl(
+    tmp_path: Path,
+    good: trustme.CA,
+    good_server: TLSServer,
+    evil_server: TLSServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TRUSTRESOLVE_CACHE_DIR", str(tmp_path / "cache:planted"))
+    # A CA no other test loads: the plan for this store is made afresh, under this cache.
+    fresh = trustme.CA(organization_name="FRESH").cert_pem.bytes()
+    source = TrustSource("env", "data", cadata=(fresh + good.cert_pem.bytes()).decode("ascii"))
+    with pytest.warns(RuntimeWarning, match="list separator"):
+        context = store_context(source)
+    assert verifies(context, good_server)
+    assert not verifies(context, evil_server)
