@@ -11,9 +11,10 @@ asks for. So a source is loaded as a hashed directory holding exactly its trust 
 2. otherwise a directory materialized in the user cache from the bundle and/or ``cadata``
    (:mod:`trustresolve._store.cache`), plus the source's own ``capath`` after it, as before;
 3. otherwise, the source as given (eagerly): when the bundle holds anything a hashed directory
-   cannot reproduce exactly (``TRUSTED CERTIFICATE`` blocks with their trust bits, CRLs, blocks
-   that do not parse, a name whose hash OpenSSL could compute differently), or when the cache
-   cannot be used (then a warning names the cache directory and the fix).
+   cannot reproduce exactly (CRLs, keys, blocks that do not parse, a name whose hash OpenSSL
+   could compute differently; ``TRUSTED CERTIFICATE`` blocks never get here, the backends
+   hand their TLS anchors over as plain ``cadata``), or when the cache cannot be used (then a
+   warning names the cache directory and the fix; also when its path holds the list separator).
 
 The certificates trusted are the same in every case; only when they are parsed changes.
 """

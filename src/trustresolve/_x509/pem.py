@@ -31,10 +31,12 @@ from .der import TLV, Certificate, DERError, parse_certificate, read_children, r
 
 __all__ = [
     "CERTIFICATE_LABELS",
+    "BlockList",
     "PemBlock",
     "PemScan",
     "TrustedCertificate",
     "der_to_pem",
+    "parse_trusted",
     "read_blocks",
     "scan_pem",
 ]
