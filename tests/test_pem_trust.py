@@ -568,3 +568,31 @@ def test_cache_directory_with_the_list_separator_is_not_handed_to_openssl(
         context = store_context(source)
     assert verifies(context, good_server)
     assert not verifies(context, evil_server)
+
+
+def test_crl_loaded_is_the_crl_checked(
+    tmp_path: Path,
+    good: trustme.CA,
+    evil: trustme.CA,
+    evil_server: TLSServer,
+    ca_files: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The file is swapped for one with EVIL's certificate right after it was checked: what
+    OpenSSL loads is still the checked CRL."""
+    from trustresolve._tls import context as context_module
+
+    crl = tmp_path / "crl.pem"
+    clean = write_crl(good, crl)
+    checked = context_module._require_only_crls
+
+    def check_then_swap(option: str, path: str, text: bytes) -> None:
+        checked(option, path, text)
+        crl.write_bytes(clean + evil.cert_pem.bytes())
+
+    monkeypatch.setattr(context_module, "_require_only_crls", check_then_swap)
+    context = context_from_options(tlsCAFile=str(ca_files["good"]), tlsCRLFile=str(crl))
+    assert context is not None
+    assert crl.read_bytes().endswith(evil.cert_pem.bytes())  # the swap happened
+    assert not verifies(context, evil_server)
+    assert context.cert_store_stats()["crl"] == 1

@@ -254,13 +254,29 @@ def _load_crl(context: ssl.SSLContext, option: str, path: str) -> None:
     it (``CERTIFICATE``, ``X509 CERTIFICATE`` or ``TRUSTED CERTIFICATE``, anywhere in the file)
     would silently become a trusted root, since ``load_verify_locations`` takes both.
     """
-    _require_only_crls(option, path, _read_whole(option, path))
+    text = _read_whole(option, path)
+    _require_only_crls(option, path, text)
     try:
-        context.load_verify_locations(cafile=path)
+        _load_checked_bytes(context, text)
     except (OSError, ssl.SSLError, ValueError) as exc:
         msg = f"{option}: the CRL in {path!r} could not be loaded ({_reason(exc)})"
         raise ConfigurationError(msg) from exc
     context.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
+
+
+def _load_checked_bytes(context: ssl.SSLContext, text: bytes) -> None:
+    """Load exactly the bytes that were checked, not the path again: a file replaced between
+    the check and OpenSSL's read could otherwise add roots. ``ssl`` loads CRLs only from a
+    file, so the bytes go to a private temporary one (mode 0600, removed at once)."""
+    import tempfile
+
+    handle, temporary = tempfile.mkstemp(prefix="trustresolve-crl-", suffix=".pem")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(text)
+        context.load_verify_locations(cafile=temporary)
+    finally:
+        os.unlink(temporary)
 
 
 def _require_only_crls(option: str, path: str, text: bytes) -> None:
