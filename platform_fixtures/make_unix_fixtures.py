@@ -135,10 +135,12 @@ class Pool:
         return self._text[key]
 
     def trusted(self, key: str) -> str:
-        """OpenSSL's ``TRUSTED CERTIFICATE`` form (Fedora's ca-bundle.trust.crt)."""
+        """OpenSSL's ``TRUSTED CERTIFICATE`` form (Fedora's ca-bundle.trust.crt), with the
+        trust p11-kit writes: the e-mail-only CA is trusted for e-mail protection alone."""
         if key not in self._trusted:
+            purpose = "emailProtection" if key == "M" else "serverAuth"
             self._trusted[key] = _openssl(
-                ["x509", "-trustout", "-addtrust", "serverAuth"], self.pem[key]
+                ["x509", "-trustout", "-addtrust", purpose], self.pem[key]
             )
         return self._trusted[key]
 

@@ -259,7 +259,7 @@ def _whitespace_only(bundle: str) -> None:
 
 
 def _trusted_certificate_blocks_only(bundle: str) -> None:
-    """Fedora's ca-bundle.trust.crt format: trust bits OpenSSL's plain loader would drop."""
+    """Fedora's ca-bundle.trust.crt format: certificates with OpenSSL trust settings."""
     source = os.path.join(tree("linux-fedora43"), "etc/pki/ca-trust/extracted/openssl")
     shutil.copy(os.path.join(source, "ca-bundle.trust.crt"), bundle)
 
@@ -268,13 +268,6 @@ def _trusted_certificate_blocks_only(bundle: str) -> None:
 SPOILED_BUNDLES = [
     pytest.param(_sparse_over_the_bound, "invalid", "larger than", "/etc/ssl/cert.pem", id="huge"),
     pytest.param(_whitespace_only, "empty", None, None, id="whitespace-only"),
-    pytest.param(
-        _trusted_certificate_blocks_only,
-        "invalid",
-        "TRUSTED CERTIFICATE",
-        None,
-        id="trusted-certificate-only",
-    ),
 ]
 
 
@@ -296,6 +289,23 @@ def test_spoiled_bundle_is_not_a_store(
     if fallback is not None:
         assert resolution.source is not None
         assert resolution.source.display_cafile == fallback
+
+
+def test_trusted_certificate_only_bundle_gives_its_tls_roots(tmp_path: Any) -> None:
+    """Fedora's ca-bundle.trust.crt format, read with OpenSSL's trust rules: the roots trusted
+    for serverAuth are the store; the e-mail-only CA is not (it is named in the detail)."""
+    root = copy_tree("edge-fifo", tmp_path)
+    _trusted_certificate_blocks_only(os.path.join(root, CA_CRT.lstrip("/")))
+    resolution = resolve_with_timeout(root)
+    attempt = attempt_for(resolution, CA_CRT)
+    assert attempt.outcome == "used"
+    assert "TRUSTED CERTIFICATE" in attempt.detail
+    assert resolution.source is not None
+    assert resolution.source.kind == "data"  # plain DER of the anchors, never the trust file
+    assert resolution.source.cert_count == 3
+    assert resolution.source.other_purpose_roots == (
+        "CN=trustresolve fixture E-mail Only CA,O=trustresolve fixtures",
+    )
 
 
 def test_world_writable_bundle_and_directory_are_flagged(tmp_path: Any) -> None:

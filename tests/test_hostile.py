@@ -213,7 +213,9 @@ def test_trusted_certificate_blocks_are_never_counted_as_roots(tmp_path: Path) -
     assert "TRUSTED CERTIFICATE" in detail
 
 
-def test_bundle_of_only_trusted_certificate_blocks_is_invalid(tmp_path: Path) -> None:
+def test_bundle_of_only_trusted_certificate_blocks_gives_its_server_auth_roots(
+    tmp_path: Path,
+) -> None:
     ca = trustme.CA()
     src = tmp_path / "ca.pem"
     src.write_bytes(_pem(ca))
@@ -224,9 +226,11 @@ def test_bundle_of_only_trusted_certificate_blocks_is_invalid(tmp_path: Path) ->
     ).stdout
     bundle = tmp_path / "trust.crt"
     bundle.write_bytes(trusted)
-    with pytest.raises(NoTrustStoreError) as info:
-        probe_all(linux_facts({"SSL_CERT_FILE": str(bundle)}))
-    assert "TRUSTED CERTIFICATE" in str(info.value)
+    resolution = probe_all(linux_facts({"SSL_CERT_FILE": str(bundle)}))
+    assert resolution.source is not None
+    assert resolution.source.kind == "data"
+    assert resolution.source.cert_count == 1
+    assert Path(where(resolution)).read_bytes() == _pem(ca)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX byte paths")

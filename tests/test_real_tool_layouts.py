@@ -41,10 +41,6 @@ from _real_tools import (
 from trustresolve._machine.fs import MAX_BUNDLE_BYTES
 from trustresolve._machine.model import Resolution
 
-PEM_TRUST = pytest.mark.xfail(
-    strict=True, reason="TRUSTED CERTIFICATE semantics land with the pem-trust branch"
-)
-
 
 @pytest.fixture(scope="module")
 def cas() -> dict[str, Authority]:
@@ -243,7 +239,6 @@ def test_openssl_trust_formats_oracle(
     assert verified(context, cas) == {"GOOD", "BLOCKED"}
 
 
-@PEM_TRUST
 @pytest.mark.parametrize("fmt", ["openssl-bundle", "openssl-directory"])
 def test_openssl_trust_formats(
     tmp_path: Path, cas: dict[str, Authority], p11: P11Kit, fmt: str

@@ -7,14 +7,17 @@ entries. Every refusal says what the candidate is and why it was not used.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass
 
 from .._machine.fs import FileSystem, Located, is_hashed_name
 from .._machine.model import Attempt, Outcome, TrustSource
 from .._machine.pathsafety import first_unsafe_entry, who_else_can_change
+from .._x509.certinfo import format_name
 from .._x509.der import Certificate, DERError
-from .._x509.pem import der_to_pem, scan_pem
+from .._x509.loadable import openssl_refuses
+from .._x509.pem import PemScan, der_to_pem, scan_pem
 from .._x509.subject_hash import name_hash, name_hash_old
 
 __all__ = [
@@ -60,8 +63,12 @@ class BundleCheck(_Verdict):
     detail: str
     certificates: tuple[Certificate, ...] = ()
     warnings: tuple[str, ...] = ()
-    #: Some blocks were skipped (garbage, TRUSTED CERTIFICATE): OpenSSL must not get the file.
+    #: OpenSSL would not read the file as exactly ``certificates`` (garbage, TRUSTED
+    #: CERTIFICATE blocks, CRLs, keys): it must get the plain certificates instead.
     flawed: bool = False
+    #: Roots whose trust settings reject them for TLS / name other purposes only.
+    rejected: tuple[Certificate, ...] = ()
+    other_purpose: tuple[Certificate, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,11 @@ class DirCheck(_Verdict):
     #: The ``HHHHHHHH`` subject hashes of the usable entries, one per entry.
     hashes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    #: Parsed entries with trust settings (TRUSTED CERTIFICATE): OpenSSL must not get the
+    #: directory, only the plain certificates of its TLS anchors.
+    flawed: bool = False
+    rejected: tuple[Certificate, ...] = ()
+    other_purpose: tuple[Certificate, ...] = ()
 
 
 def _writable_warning(located: Located, fs: FileSystem | None = None) -> tuple[str, ...]:
@@ -153,6 +165,9 @@ def check_bundle(fs: FileSystem, path: str) -> BundleCheck:
     scan = scan_pem(read.data)
     if not scan.certificates:
         return BundleCheck(located, "invalid", _no_certificate_detail(read.data, scan.problems))
+    refused = _first_refused_by_openssl(scan.certificates)
+    if refused is not None:
+        return BundleCheck(located, "invalid", refused + located.link_note)
     detail = f"{len(scan.certificates)} certificates{located.link_note}"
     if scan.problems:
         detail += "; " + "; ".join(scan.problems)
@@ -162,8 +177,21 @@ def check_bundle(fs: FileSystem, path: str) -> BundleCheck:
         detail,
         scan.certificates,
         _writable_warning(located, fs),
-        bool(scan.problems),
+        flawed=not scan.exact,
+        rejected=scan.rejected,
+        other_purpose=scan.other_purpose,
     )
+
+
+def _first_refused_by_openssl(certificates: tuple[Certificate, ...]) -> str | None:
+    """A file OpenSSL cannot load fails as a whole (architecture §2): say which certificate."""
+    for index, cert in enumerate(certificates, 1):
+        if openssl_refuses(cert):
+            return (
+                f"OpenSSL cannot load certificate #{index} ({format_name(cert.subject)}), so "
+                "it would refuse the whole file; remove that certificate or regenerate the bundle"
+            )
+    return None
 
 
 def _no_certificate_detail(data: bytes, problems: list[str]) -> str:
@@ -186,6 +214,8 @@ def check_dir(fs: FileSystem, path: str, *, parse: bool = False) -> DirCheck:
         return DirCheck(located, _absent_outcome(located), _missing_detail(located))
     if not located.is_dir:
         return DirCheck(located, "invalid", f"is a {located.kind}, not a directory")
+    if os.pathsep in (located.host_path or ""):
+        return DirCheck(located, "invalid", _list_separator_detail(located))
     names = fs.list_dir(located)
     if names is None:
         return DirCheck(located, "unreadable", f"cannot be listed{located.link_note}")
@@ -200,6 +230,7 @@ def check_dir(fs: FileSystem, path: str, *, parse: bool = False) -> DirCheck:
             f"certificates up in it (not a CA directory; `openssl rehash` makes one)",
         )
     certificates: list[Certificate] = []
+    scans: list[PemScan] = []
     hashes: list[str] = []
     usable_names: set[str] = set()
     usable_paths: list[str] = []
@@ -217,14 +248,27 @@ def check_dir(fs: FileSystem, path: str, *, parse: bool = False) -> DirCheck:
         for name in _reachable_names(usable_names):
             read = fs.read_bounded(fs.locate(f"{located.target.rstrip('/')}/{name}"))
             if read.data is not None:
-                certificates.extend(scan_pem(read.data).certificates)
+                scans.append(scan_pem(read.data))
+    # by_dir loads one entry at a time: an entry OpenSSL cannot decode is only a failed lookup.
+    refused = {cert.der for scan in scans for cert in scan.not_for_tls}
+    for scan in scans:
+        certificates.extend(
+            cert
+            for cert in scan.certificates
+            if cert.der not in refused and not openssl_refuses(cert)
+        )
     if not usable:
         return DirCheck(located, "invalid", f"all {len(hashed)} hashed entries are dangling")
     count = len(certificates) if parse else usable
     detail = f"{count} {'certificates' if parse else 'hashed entries'}{located.link_note}"
     if dangling:
         detail += f"; {dangling} dangling entries skipped"
-    if parse and not certificates:
+    for note in _trust_notes(scans):
+        detail += f"; {note}"
+    rejected = tuple(cert for scan in scans for cert in scan.rejected)
+    other_purpose = tuple(cert for scan in scans for cert in scan.other_purpose)
+    # Entries that only reject roots still matter: the rejection applies store-wide.
+    if parse and not certificates and not (rejected or other_purpose):
         return DirCheck(located, "invalid", f"{usable} hashed entries but none holds a certificate")
     return DirCheck(
         located,
@@ -234,6 +278,31 @@ def check_dir(fs: FileSystem, path: str, *, parse: bool = False) -> DirCheck:
         certificates=tuple(certificates),
         hashes=tuple(hashes),
         warnings=_writable_warning(located, fs) + _entries_warning(fs, located, usable_paths),
+        flawed=any(scan.trusted_blocks for scan in scans),
+        rejected=rejected,
+        other_purpose=other_purpose,
+    )
+
+
+def _trust_notes(scans: list[PemScan]) -> list[str]:
+    rejected = sum(len(scan.rejected) for scan in scans)
+    other = sum(len(scan.other_purpose) for scan in scans)
+    notes = []
+    if rejected:
+        notes.append(f"{rejected} root(s) rejected for TLS by their trust settings not counted")
+    if other:
+        notes.append(f"{other} root(s) trusted only for other purposes (e.g. e-mail) not counted")
+    return notes
+
+
+def _list_separator_detail(located: Located) -> str:
+    # OpenSSL's by_dir splits a capath on the list separator (LIST_SEPARATOR_CHAR in
+    # crypto/x509/by_dir.c): this one directory would become two, one relative to the working
+    # directory, where anyone who controls it could add a root.
+    return (
+        f"its path {located.host_path!r} contains {os.pathsep!r}, which OpenSSL reads as a list "
+        "separator (two directories, one relative to the working directory); move or link the "
+        f"directory to a path without {os.pathsep!r}"
     )
 
 
@@ -348,14 +417,19 @@ def source_from_checks(
     A bundle with unparsable blocks is handed to OpenSSL as clean PEM data instead of the
     file, because OpenSSL refuses a whole file for one bad block.
     """
+    checks = [check for check in (bundle, *dirs) if check is not None]
     certificates = list(bundle.certificates) if bundle else []
     for directory in dirs:
         certificates.extend(directory.certificates)
-    der = unique_der(certificates)
-    warnings = tuple(w for check in (bundle, *dirs) if check for w in check.warnings)
+    # Rejection wins store-wide: a root one file rejects is not trusted from another file.
+    refused = {cert.der for check in checks for cert in (*check.rejected, *check.other_purpose)}
+    der = tuple(d for d in unique_der(certificates) if d not in refused)
+    warnings = tuple(w for check in checks for w in check.warnings)
     capath = ":".join(d.located.host_path or "" for d in dirs) or None
     display_capath = ":".join(d.located.path for d in dirs) or None
-    if bundle is None:
+    rejected_roots, other_purpose_roots = _not_tls_subjects(checks)
+    as_given = not refused and not any(d.flawed for d in dirs)
+    if bundle is None and as_given:
         return TrustSource(
             backend,
             "dir",
@@ -364,16 +438,23 @@ def source_from_checks(
             display_capath=display_capath,
             warnings=warnings,
             certificates=der,
+            rejected_roots=rejected_roots,
+            other_purpose_roots=other_purpose_roots,
         )
-    if bundle.flawed:
+    if bundle is None or bundle.flawed or not as_given:
+        # Only plain DER of the anchors reaches OpenSSL: no trust settings, no duplicate, can
+        # undo a rejection, and nothing it would read differently is handed over.
         return TrustSource(
             backend,
             "data",
             cadata="".join(der_to_pem(d) for d in der),
             cert_count=len(der),
-            display_cafile=bundle.located.path,
+            display_cafile=bundle.located.path if bundle else None,
+            display_capath=None if bundle else display_capath,
             warnings=warnings,
             certificates=der,
+            rejected_roots=rejected_roots,
+            other_purpose_roots=other_purpose_roots,
         )
     bundle_der = unique_der(bundle.certificates)
     return TrustSource(
@@ -387,4 +468,18 @@ def source_from_checks(
         warnings=warnings,
         cafile_complete=len(der) == len(bundle_der),
         certificates=der,
+    )
+
+
+def _not_tls_subjects(
+    checks: list[BundleCheck | DirCheck],
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The subjects of the roots trust settings keep out, for ``--which`` (one per root)."""
+    rejected = unique_der([c for check in checks for c in check.rejected])
+    other = unique_der([c for check in checks for c in check.other_purpose])
+    other = tuple(d for d in other if d not in set(rejected))
+    by_der = {c.der: c for check in checks for c in (*check.rejected, *check.other_purpose)}
+    return (
+        tuple(format_name(by_der[d].subject) for d in rejected),
+        tuple(format_name(by_der[d].subject) for d in other),
     )

@@ -56,6 +56,11 @@ class TrustSource:
     cafile_complete: bool = field(default=True, compare=False)
     #: The DER encoding of every certificate counted in ``cert_count``, in store order.
     certificates: tuple[bytes, ...] = field(default=(), compare=False, repr=False)
+    #: Subjects of roots the store holds but whose trust settings (OpenSSL ``TRUSTED
+    #: CERTIFICATE`` blocks) reject them for TLS servers, or trust them for other purposes only
+    #: (e-mail, code signing); none of them is in ``certificates``.
+    rejected_roots: tuple[str, ...] = field(default=(), compare=False)
+    other_purpose_roots: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def verified_by_os(self) -> bool:
@@ -71,6 +76,15 @@ class TrustSource:
         return self.fallback if self.verified_by_os else self
 
     def as_dict(self) -> dict[str, Any]:
+        document = self._as_dict()
+        if self.rejected_roots or self.other_purpose_roots:  # the key only where it says something
+            document["not_tls_roots"] = {
+                "rejected": list(self.rejected_roots),
+                "other_purpose": list(self.other_purpose_roots),
+            }
+        return document
+
+    def _as_dict(self) -> dict[str, Any]:
         return {
             "backend": self.backend,
             "kind": self.kind,
@@ -153,8 +167,16 @@ def _explain_source(source: TrustSource | None) -> list[str]:
     if source.fallback is not None:
         fb = source.fallback
         lines.append(f"  where():   snapshot from {fb.backend}, {fb.cert_count} certificates")
+    lines += _not_tls_lines(source.rejected_roots, "rejected for TLS by trust settings")
+    lines += _not_tls_lines(source.other_purpose_roots, "trusted for other purposes only")
     lines += [f"  WARNING:   {w}" for w in source.warnings]
     return lines
+
+
+def _not_tls_lines(subjects: tuple[str, ...], why: str) -> list[str]:
+    if not subjects:
+        return []
+    return [f"  not used:  {len(subjects)} root(s) {why}:"] + [f"    - {s}" for s in subjects]
 
 
 def _explain_attempt(attempt: Attempt, width: int) -> list[str]:

@@ -347,6 +347,7 @@ def _certificates_in(path: str) -> list[bytes] | None:
         certs.append(scan.certificates[0].der)
     return certs
 
+
 def read_note(identity: str) -> str | None:
     """A short value remembered for ``identity`` (e.g. a store's paths, sizes and mtimes)."""
     data = _read_private_file(_note_path(identity))

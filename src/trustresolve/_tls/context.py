@@ -229,10 +229,45 @@ def _load_crl(context: ssl.SSLContext, option: str, path: str) -> None:
 
     PyMongo *replaces* the verify flags; here the flag is added, so the defaults
     (VERIFY_X509_TRUSTED_FIRST) stay. The file must hold CRLs and nothing else: a certificate in
-    it would silently become a trusted root, since ``load_verify_locations`` takes both.
+    it (``CERTIFICATE``, ``X509 CERTIFICATE`` or ``TRUSTED CERTIFICATE``, anywhere in the file)
+    would silently become a trusted root, since ``load_verify_locations`` takes both.
     """
-    text = _read_head(option, path)
-    if b"-----BEGIN X509 CRL-----" not in text:
+    text = _read_whole(option, path)
+    _require_only_crls(option, path, text)
+    try:
+        _load_checked_bytes(context, text)
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        msg = f"{option}: the CRL in {path!r} could not be loaded ({_reason(exc)})"
+        raise ConfigurationError(msg) from exc
+    context.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
+
+
+def _load_checked_bytes(context: ssl.SSLContext, text: bytes) -> None:
+    """Load exactly the bytes that were checked, not the path again: a file replaced between
+    the check and OpenSSL's read could otherwise add roots. ``ssl`` loads CRLs only from a
+    file, so the bytes go to a private temporary one (mode 0600, removed at once)."""
+    import tempfile
+
+    handle, temporary = tempfile.mkstemp(prefix="trustresolve-crl-", suffix=".pem")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(text)
+        context.load_verify_locations(cafile=temporary)
+    finally:
+        os.unlink(temporary)
+
+
+def _require_only_crls(option: str, path: str, text: bytes) -> None:
+    """Every block of the whole file is an ``X509 CRL``, and nothing else looks like one.
+
+    OpenSSL's ``PEM_X509_INFO_read_bio`` reads every block it finds, so the check is on the
+    labels of the complete file; a BEGIN marker the scanner cannot frame counts against it.
+    """
+    from .._x509.pem import read_blocks
+
+    listing = read_blocks(text)
+    crls = sum(block.kind == "crl" for block in listing.blocks)
+    if not crls:
         fix = (
             "it looks like DER: convert it with `openssl crl -inform DER -outform PEM`"
             if text[:1] == b"\x30"
@@ -240,18 +275,35 @@ def _load_crl(context: ssl.SSLContext, option: str, path: str) -> None:
         )
         msg = f"{option}: {path!r} is not a PEM CRL ({fix}); {option} must be a PEM file of CRLs"
         raise ConfigurationError(msg)
-    if b"-----BEGIN CERTIFICATE-----" in text:
+    foreign = sorted({b.label.decode("ascii", "replace") for b in listing.blocks} - {"X509 CRL"})
+    if foreign or text.count(b"-----BEGIN") != crls:
+        what = ", ".join(foreign) if foreign else "unframed -----BEGIN markers"
         msg = (
-            f"{option}: {path!r} also holds certificates, which would become trusted roots; "
-            f"{option} must hold only CRLs (put CA certificates in tlsCAFile)"
+            f"{option}: {path!r} also holds {what} blocks besides CRLs; certificates there "
+            f"would become trusted roots; {option} must hold only X509 CRL blocks "
+            "(put CA certificates in tlsCAFile)"
         )
         raise ConfigurationError(msg)
+
+
+def _read_whole(option: str, path: str) -> bytes:
+    """The whole file, or an error: a file too big to check is refused, never read in part."""
     try:
-        context.load_verify_locations(cafile=path)
-    except (OSError, ssl.SSLError, ValueError) as exc:
-        msg = f"{option}: the CRL in {path!r} could not be loaded ({_reason(exc)})"
-        raise ConfigurationError(msg) from exc
-    context.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > _MAX_PEM_READ:
+                msg = (
+                    f"{option}: {path!r} is larger than {_MAX_PEM_READ // (1024 * 1024)} MiB; "
+                    "that is not a CRL file trustresolve will check, so it is refused"
+                )
+                raise ConfigurationError(msg)
+            text = handle.read(_MAX_PEM_READ + 1)
+    except OSError as exc:
+        msg = f"{option}: cannot read {path!r}: {exc.strerror or exc}"
+        raise ConfigurationError(msg) from None
+    if len(text) > _MAX_PEM_READ:  # grew while read
+        raise ConfigurationError(f"{option}: {path!r} changed size while it was read")
+    return text
 
 
 class _PassphraseNeeded(Exception):

@@ -11,9 +11,10 @@ asks for. So a source is loaded as a hashed directory holding exactly its trust 
 2. otherwise a directory materialized in the user cache from the bundle and/or ``cadata``
    (:mod:`trustresolve._store.cache`), plus the source's own ``capath`` after it, as before;
 3. otherwise, the source as given (eagerly): when the bundle holds anything a hashed directory
-   cannot reproduce exactly (``TRUSTED CERTIFICATE`` blocks with their trust bits, CRLs, blocks
-   that do not parse, a name whose hash OpenSSL could compute differently), or when the cache
-   cannot be used (then a warning names the cache directory and the fix).
+   cannot reproduce exactly (CRLs, keys, blocks that do not parse, a name whose hash OpenSSL
+   could compute differently; ``TRUSTED CERTIFICATE`` blocks never get here, the backends
+   hand their TLS anchors over as plain ``cadata``), or when the cache cannot be used (then a
+   warning names the cache directory and the fix; also when its path holds the list separator).
 
 The certificates trusted are the same in every case; only when they are parsed changes.
 """
@@ -224,6 +225,12 @@ def _special(entries: dict[str, os.stat_result | None]) -> bool:
 
 
 def _materialized(path: str, dirs: tuple[str, ...]) -> _Plan:
+    if os.pathsep in path:
+        # OpenSSL would split this one directory in two, one relative to the working directory.
+        raise TrustResolveError(
+            f"the cache directory {path!r} contains {os.pathsep!r}, OpenSSL's capath list "
+            "separator; set TRUSTRESOLVE_CACHE_DIR (or XDG_CACHE_HOME) to a path without it"
+        )
     info = os.lstat(path)
     # The store's own capath stays after the copy of its bundle, as when both were loaded.
     return _Plan(capaths=(path, *dirs), entry=path, entry_id=(info.st_dev, info.st_ino))
@@ -311,7 +318,7 @@ def _regular(path: str) -> bool:
 def _clean(data: bytes) -> tuple[Certificate, ...] | None:
     """The certificates of ``data`` if that is all OpenSSL would load from it, else ``None``."""
     scan = scan_pem(data)
-    if scan.bad_blocks or scan.trusted_blocks or scan.other_blocks:
+    if not scan.exact:  # trust settings, CRLs, keys, garbage: OpenSSL would read more or fail
         return None
     # A block our scanner did not see at all (odd framing) might still be read by OpenSSL.
     if data.count(b"-----BEGIN ") != len(scan.certificates):

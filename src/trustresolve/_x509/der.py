@@ -58,13 +58,16 @@ class DERError(ValueError):
     """The bytes are not the DER structure expected."""
 
 
-def decode_string(tag: int, data: bytes) -> str | None:
+def decode_string(tag: int, data: bytes, *, strict: bool = False) -> str | None:
     """A Name value of a :data:`STRING_UNITS` type as text (undecodable bytes replaced), for
-    people to read; ``None`` for any other type."""
+    people to read; ``None`` for any other type. With ``strict``, bytes that do not decode (bad
+    UTF-8, surrogates, a length that is not a whole number of units) raise ``ValueError``."""
     unit = STRING_UNITS.get(tag)
     if unit is None:
         return None
-    return data.decode(_CODECS[unit], "replace")
+    if strict and unit > 1 and len(data) % unit:
+        raise ValueError(f"{len(data)} bytes are not a whole number of {unit}-byte units")
+    return data.decode(_CODECS[unit], "strict" if strict else "replace")
 
 
 @dataclass(frozen=True)

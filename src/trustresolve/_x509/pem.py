@@ -1,4 +1,24 @@
-"""PEM bundles: split them, keep the certificates that parse, and say what was dropped."""
+"""PEM text: one linear scanner that classifies every block as OpenSSL would (architecture §8).
+
+OpenSSL's ``PEM_X509_INFO_read_bio`` (what ``load_verify_locations(cafile=...)`` uses) reads
+``CERTIFICATE`` and ``X509 CERTIFICATE`` blocks as certificates, ``TRUSTED CERTIFICATE``
+blocks as a certificate followed by its auxiliary trust (``X509_CERT_AUX``: trusted and
+rejected purposes), ``X509 CRL`` blocks as CRLs, private keys as keys, and skips other labels.
+A BEGIN line is a line that starts with ``-----BEGIN `` and ends, after trailing whitespace,
+with ``-----``; its END line must repeat the label (OpenSSL crypto/pem/pem_lib.c).
+
+The scanner looks only at ``-----BEGIN ``/``-----END `` markers (found by one regular
+expression pass) and at the line each one is on, so its cost is linear in the input whatever
+the input holds. A marker that is not a well-formed line of its own is *stray*: OpenSSL may
+still read it (it reads long lines in pieces), so a text with one is never handed to OpenSSL
+as it is.
+
+The trust of a ``TRUSTED CERTIFICATE`` block for TLS servers follows OpenSSL's
+``obj_trust`` (crypto/x509/x509_trust.c) for ``NID_server_auth`` with ``X509_TRUST_OK_ANY_EKU``:
+a reject entry for serverAuth or anyExtendedKeyUsage rejects; otherwise a trust list trusts when
+it names one of them and rejects when it does not (an e-mail-only root); no list at all is a
+plain certificate.
+"""
 
 from __future__ import annotations
 
@@ -7,61 +27,272 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from .der import Certificate, DERError, parse_certificate
+from .der import TLV, Certificate, DERError, parse_certificate, read_children, read_tlv
 
-__all__ = ["PemScan", "der_to_pem", "scan_pem"]
+__all__ = [
+    "CERTIFICATE_LABELS",
+    "BlockList",
+    "PemBlock",
+    "PemScan",
+    "TrustedCertificate",
+    "der_to_pem",
+    "parse_trusted",
+    "read_blocks",
+    "scan_pem",
+]
 
-_BLOCK = re.compile(
-    rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----",
-    re.DOTALL,
-)
-_CERT_LABELS = (b"CERTIFICATE", b"X509 CERTIFICATE")
-# OpenSSL's "TRUSTED CERTIFICATE" carries trust and distrust bits after the certificate
-# (Fedora's ca-bundle.trust.crt). Reading only the certificate would drop a distrust bit and
-# trust a blocklisted root (architecture §8.3 #1), so such blocks are never counted as roots.
-_TRUSTED_LABEL = b"TRUSTED CERTIFICATE"
+CERTIFICATE_LABELS = (b"CERTIFICATE", b"X509 CERTIFICATE")
+TRUSTED_LABEL = b"TRUSTED CERTIFICATE"
+CRL_LABEL = b"X509 CRL"
+_MARKER = re.compile(rb"-----(BEGIN|END) ")
+_TAIL = b"-----"
+# The DER values of the two OIDs that make a root a TLS server anchor (RFC 5280 4.2.1.12).
+_SERVER_AUTH = bytes.fromhex("2b06010505070301")  # 1.3.6.1.5.5.7.3.1
+_ANY_EKU = bytes.fromhex("551d2500")  # 2.5.29.37.0
+_OID_TAG = 0x06
+
+
+@dataclass(frozen=True)
+class PemBlock:
+    """One BEGIN/END block: its label, its decoded bytes (``None``: not base64) and offset."""
+
+    label: bytes
+    der: bytes | None
+    offset: int
+
+    @property
+    def kind(self) -> str:
+        """``certificate``, ``trusted``, ``crl``, ``key`` or ``other``, as OpenSSL reads it."""
+        if self.label in CERTIFICATE_LABELS:
+            return "certificate"
+        if self.label == TRUSTED_LABEL:
+            return "trusted"
+        if self.label == CRL_LABEL:
+            return "crl"
+        if self.label.endswith(b"PRIVATE KEY"):
+            return "key"
+        return "other"
+
+
+@dataclass(frozen=True)
+class BlockList:
+    """The blocks of a text, plus markers that did not frame a block."""
+
+    blocks: tuple[PemBlock, ...]
+    broken: int  # a BEGIN with no matching END, or an END naming another label
+    stray: int  # a marker that is not a line of its own
+
+
+def _marker_line(data: bytes, start: int, head: int) -> tuple[bytes | None, int]:
+    """The label of the marker line at ``start`` (``None``: not well formed) and its end;
+    ``head`` is the length of the marker (``-----BEGIN `` or ``-----END ``)."""
+    end = data.find(b"\n", start)
+    end = len(data) if end < 0 else end
+    if start and data[start - 1] != 0x0A:  # not at the start of a line
+        return None, end
+    line = data[start:end].rstrip(b" \t\r\x0b\x0c\x00")
+    if len(line) < head + len(_TAIL) or not line.endswith(_TAIL):
+        return None, end
+    return line[head : -len(_TAIL)], end
+
+
+def read_blocks(data: bytes) -> BlockList:
+    """Every block of ``data``, in one pass over its BEGIN/END markers."""
+    blocks: list[PemBlock] = []
+    broken = stray = 0
+    open_label: bytes | None = None
+    open_at = body_start = 0
+    for marker in _MARKER.finditer(data):
+        label, line_end = _marker_line(data, marker.start(), marker.end() - marker.start())
+        if label is None:
+            stray += marker.group(1) == b"BEGIN"
+            continue
+        if marker.group(1) == b"BEGIN":
+            broken += open_label is not None  # a BEGIN inside a block: the first never ended
+            open_label, open_at, body_start = label, marker.start(), line_end + 1
+            continue
+        if open_label is None:
+            continue  # an END outside a block is text OpenSSL skips
+        if label == open_label:
+            blocks.append(PemBlock(label, _decode(data[body_start : marker.start()]), open_at))
+        else:
+            broken += 1
+        open_label = None
+    broken += open_label is not None
+    return BlockList(tuple(blocks), broken, stray)
+
+
+def _decode(body: bytes) -> bytes | None:
+    try:
+        return base64.b64decode(b"".join(body.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class TrustedCertificate:
+    """A ``TRUSTED CERTIFICATE`` block: the certificate and what its trust says for TLS."""
+
+    certificate: Certificate
+    #: ``trusted`` (serverAuth/anyExtendedKeyUsage), ``rejected`` (a reject entry for them),
+    #: ``other-purpose`` (a trust list without them, e.g. e-mail only), ``plain`` (no trust).
+    tls: str
+
+
+def parse_trusted(der: bytes) -> TrustedCertificate:
+    """Split OpenSSL's ``d2i_X509_AUX`` encoding: a certificate, then an optional aux."""
+    outer = read_tlv(der)
+    certificate = parse_certificate(der[: outer.end])
+    rest = der[outer.end :]
+    if not rest:
+        return TrustedCertificate(certificate, "plain")
+    return TrustedCertificate(certificate, _tls_trust(rest))
+
+
+def _tls_trust(aux_der: bytes) -> str:
+    """OpenSSL's ``obj_trust`` for serverAuth over ``X509_CERT_AUX`` (crypto/x509/x_x509a.c):
+    ``SEQUENCE { trust SEQUENCE OF OID OPTIONAL, reject [0] IMPLICIT SEQUENCE OF OID OPTIONAL,
+    alias UTF8String OPTIONAL, keyid OCTET STRING OPTIONAL, other [1] IMPLICIT ... OPTIONAL }``."""
+    aux = read_tlv(aux_der)
+    if aux.tag != 0x30 or aux.end != len(aux_der):
+        raise DERError("trust settings: not one SEQUENCE")
+    trust: list[bytes] | None = None
+    reject: list[bytes] = []
+    order = (0x30, 0xA0, 0x0C, 0x04, 0xA1)
+    position = 0
+    for child in read_children(aux_der, aux):
+        if child.tag not in order[position:]:
+            raise DERError("trust settings: unexpected or misordered field")
+        position = order.index(child.tag) + 1
+        if child.tag == 0x30:
+            trust = _oids(aux_der, child)
+        elif child.tag == 0xA0:
+            reject = _oids(aux_der, child)
+    if any(oid in (_SERVER_AUTH, _ANY_EKU) for oid in reject):
+        return "rejected"
+    if trust is None:
+        return "plain"
+    if any(oid in (_SERVER_AUTH, _ANY_EKU) for oid in trust):
+        return "trusted"
+    return "other-purpose"  # obj_trust: explicit trust that names none of them rejects
+
+
+def _oids(data: bytes, parent: TLV) -> list[bytes]:
+    values = []
+    for child in read_children(data, parent):
+        if child.tag != _OID_TAG or child.end == child.value_start:
+            raise DERError("trust settings: not an OBJECT IDENTIFIER")
+        values.append(child.value(data))
+    return values
 
 
 @dataclass(frozen=True)
 class PemScan:
-    """The certificates of a PEM text, and the count of blocks that were not usable."""
+    """What a PEM text holds for TLS: the anchors OpenSSL would use, and everything else."""
 
+    #: Certificates that are TLS server anchors, in order (rejections within this text applied).
     certificates: tuple[Certificate, ...]
-    bad_blocks: int
-    trusted_blocks: int  # "TRUSTED CERTIFICATE" blocks, refused on purpose
+    bad_blocks: int  # certificate blocks (any label) that do not parse
+    trusted_blocks: int  # TRUSTED CERTIFICATE blocks that parsed
     other_blocks: int  # keys, CRLs and other labels, ignored
+    #: Certificates a TRUSTED CERTIFICATE block rejects for serverAuth.
+    rejected: tuple[Certificate, ...] = ()
+    #: Certificates whose trust names other purposes only (e.g. e-mail protection).
+    other_purpose: tuple[Certificate, ...] = ()
+    stray_markers: int = 0
+    crl_blocks: int = 0
+    broken_blocks: int = 0  # a BEGIN line with no matching END line
+
+    @property
+    def not_for_tls(self) -> tuple[Certificate, ...]:
+        """Every certificate whose trust settings keep it from being a TLS anchor."""
+        return self.rejected + self.other_purpose
+
+    @property
+    def exact(self) -> bool:
+        """Whether OpenSSL, given the text itself, would trust exactly ``certificates``."""
+        return not (
+            self.bad_blocks
+            or self.trusted_blocks
+            or self.other_blocks
+            or self.stray_markers
+            or self.crl_blocks
+            or self.broken_blocks
+        )
 
     @property
     def problems(self) -> list[str]:
         notes = []
         if self.bad_blocks:
             notes.append(f"{self.bad_blocks} CERTIFICATE block(s) did not parse and were skipped")
-        if self.trusted_blocks:
+        if self.broken_blocks:
             notes.append(
-                f"{self.trusted_blocks} TRUSTED CERTIFICATE block(s) (OpenSSL trust format, may "
-                "carry distrust bits) were not counted"
+                f"{self.broken_blocks} block(s) truncated: a BEGIN line has no matching END line"
+            )
+        if self.stray_markers:
+            notes.append(f"{self.stray_markers} -----BEGIN marker(s) not on a line of their own")
+        if self.rejected:
+            notes.append(
+                f"{len(self.rejected)} TRUSTED CERTIFICATE root(s) rejected for TLS servers "
+                "(their trust settings say so) were not counted"
+            )
+        if self.other_purpose:
+            notes.append(
+                f"{len(self.other_purpose)} TRUSTED CERTIFICATE root(s) trusted only for other "
+                "purposes (e.g. e-mail) were not counted"
             )
         return notes
 
 
 def scan_pem(data: bytes) -> PemScan:
-    """Parse every PEM block of ``data``; a block that fails never spoils the others."""
-    certificates = []
-    bad = trusted = other = 0
-    for match in _BLOCK.finditer(data):
-        label = match.group(1)
-        if label == _TRUSTED_LABEL:
-            trusted += 1
+    """Classify every block of ``data``; a block that fails never spoils the others.
+
+    A root that any block of ``data`` rejects (or trusts for other purposes only) is not in
+    ``certificates`` even when another block holds it as a plain certificate: OpenSSL keeps one
+    copy of a certificate per store, and which one it keeps depends on order.
+    """
+    listing = read_blocks(data)
+    candidates: list[Certificate] = []
+    rejected: list[Certificate] = []
+    other_purpose: list[Certificate] = []
+    bad = trusted = other = crls = 0
+    for block in listing.blocks:
+        kind = block.kind
+        if kind in ("crl", "key", "other"):
+            crls += kind == "crl"
+            other += kind != "crl"
             continue
-        if label not in _CERT_LABELS:
-            other += 1
+        if block.der is None:
+            bad += 1
             continue
         try:
-            der = base64.b64decode(b"".join(match.group(2).split()), validate=True)
-            certificates.append(parse_certificate(der))
-        except (binascii.Error, DERError, ValueError):
+            if kind == "certificate":
+                candidates.append(parse_certificate(block.der))
+                continue
+            parsed = parse_trusted(block.der)
+        except (DERError, ValueError):
             bad += 1
-    return PemScan(tuple(certificates), bad, trusted, other)
+            continue
+        trusted += 1
+        if parsed.tls == "rejected":
+            rejected.append(parsed.certificate)
+        elif parsed.tls == "other-purpose":
+            other_purpose.append(parsed.certificate)
+        else:
+            candidates.append(parsed.certificate)
+    refused = {cert.der for cert in (*rejected, *other_purpose)}
+    anchors = tuple(cert for cert in candidates if cert.der not in refused)
+    return PemScan(
+        anchors,
+        bad,
+        trusted,
+        other,
+        rejected=tuple(rejected),
+        other_purpose=tuple(other_purpose),
+        stray_markers=listing.stray,
+        crl_blocks=crls,
+        broken_blocks=listing.broken,
+    )
 
 
 def der_to_pem(der: bytes) -> str:

@@ -1,0 +1,88 @@
+"""Whether OpenSSL can load a certificate our DER reader accepted (architecture §2).
+
+``load_verify_locations`` fails for a whole file when OpenSSL's ``d2i_X509`` refuses one
+certificate in it. Our reader checks the outer structure only, so the two can disagree; most
+often on a name: OpenSSL canonicalizes every Name while decoding it (``x509_name_canon`` in
+crypto/x509/x_name.c), converting its strings to UTF-8, which fails for an invalid UTF8String,
+a BMPString of odd length or a UniversalString whose length is not a multiple of four; and it
+refuses a UTCTime shorter than 13 or a GeneralizedTime shorter than 15 characters
+(crypto/asn1/tasn_dec.c).
+
+Asking OpenSSL about every certificate would cost a parse per root per resolve, so the cheap
+checks below prove the common case (names made of valid strings, well-sized times) fine, and
+only a certificate they cannot prove fine is loaded into a throwaway ``SSLContext``: the answer
+is then OpenSSL's own. Real stores hold almost none of those.
+"""
+
+from __future__ import annotations
+
+from .der import TLV, Certificate, DERError, decode_string, read_children, read_tlv
+
+__all__ = ["openssl_refuses"]
+
+_VISIBLE_STRING = 0x1A
+_UTC_TIME, _GENERALIZED_TIME = 0x17, 0x18
+
+
+def openssl_refuses(certificate: Certificate) -> bool:
+    """Whether OpenSSL's decoder refuses ``certificate`` (so a file holding it fails to load)."""
+    if _plainly_fine(certificate):
+        return False
+    return not _openssl_loads(certificate.der)
+
+
+def _plainly_fine(certificate: Certificate) -> bool:
+    try:
+        return (
+            _name_fine(certificate.subject)
+            and _name_fine(certificate.issuer)
+            and _times_fine(certificate.der)
+        )
+    except (DERError, IndexError, ValueError):
+        return False
+
+
+def _name_fine(encoded: bytes) -> bool:
+    name = read_tlv(encoded)
+    for rdn in read_children(encoded, name):
+        if rdn.tag != 0x31:
+            return False
+        for attribute in read_children(encoded, rdn):
+            parts = read_children(encoded, attribute) if attribute.tag == 0x30 else []
+            if len(parts) != 2 or parts[0].tag != 0x06:
+                return False
+            if not _string_fine(parts[1], encoded):
+                return False
+    return True
+
+
+def _string_fine(value: TLV, data: bytes) -> bool:
+    if value.tag == _VISIBLE_STRING:
+        return True  # bytes as they are, like the other one-byte types
+    # Strict decoding (no overlong UTF-8, no surrogates, no values past U+10FFFF, whole BMP and
+    # Universal units) is stricter than OpenSSL: what fails it is left for OpenSSL to judge.
+    return decode_string(value.tag, value.value(data), strict=True) is not None
+
+
+def _times_fine(der: bytes) -> bool:
+    outer = read_tlv(der)
+    tbs = read_children(der, outer)[0]
+    fields = read_children(der, tbs)
+    if fields and fields[0].tag == 0xA0:
+        fields = fields[1:]
+    for time in read_children(der, fields[3]):
+        size = time.end - time.value_start
+        if (time.tag == _UTC_TIME and size < 13) or (time.tag == _GENERALIZED_TIME and size < 15):
+            return False
+    return True
+
+
+def _openssl_loads(der: bytes) -> bool:
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        context.load_verify_locations(cadata=der)
+    except (ssl.SSLError, ValueError):
+        return False
+    return True
