@@ -418,22 +418,27 @@ def _split_query(query: str) -> list[tuple[str, str]]:
 
 
 def _one_option_query(query: str) -> str:
-    """The query as PyMongo reads it when it has no '&' or ';': split on white space.
+    """The query as PyMongo reads it, or refused where reading it differently would be unsafe.
 
-    ``uri_parser_shared.split_options`` then uses ``str.split(None)``, so ``tls=true\n`` is
-    ``tls=true`` there (trimmed, as here), and ``tls=true tlsInsecure=true`` two options, which
-    is refused here rather than read differently. White space around the whole query is
-    trimmed in every case (a pasted line end must not turn TLS off); control characters inside
-    it are refused.
+    Without '&' or ';', ``uri_parser_shared.split_options`` splits on white space
+    (``str.split(None)``): ``tls=true\n`` is ``tls=true`` there (trimmed, as here), and
+    ``tls=true tlsInsecure=true`` two options, which is refused. With separators PyMongo keeps
+    white space in values (paths may have spaces), so a pasted line end would make the last
+    value invalid and silently ignored: white space around the whole query is refused then,
+    and control characters are refused everywhere.
     """
-    query = query.strip()
-    if any(ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F for char in query):
-        msg = "the URI's options contain a control character (a line break or tab?); remove it"
-        raise ConfigurationError(msg)
     if "&" in query or ";" in query:
-        return query  # between separators PyMongo keeps spaces in values (paths may have them)
+        if query != query.strip():
+            msg = (
+                "the URI ends (or its options start) with white space, which would become part "
+                "of an option's value; remove it"
+            )
+            raise ConfigurationError(msg)
+        _refuse_control_characters(query)
+        return query
     words = query.split()
     if len(words) <= 1:
+        _refuse_control_characters(words[0] if words else "")
         return words[0] if words else ""
     key = words[0].partition("=")[0]
     named = _BY_LOWER_NAME[key.lower()].name if key.lower() in _BY_LOWER_NAME else "an option"
@@ -442,6 +447,12 @@ def _one_option_query(query: str) -> str:
         "separator when there is no '&' or ';'; percent-encode it (a space as %20)"
     )
     raise ConfigurationError(msg)
+
+
+def _refuse_control_characters(query: str) -> None:
+    if any(ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F for char in query):
+        msg = "the URI's options contain a control character (a line break or tab?); remove it"
+        raise ConfigurationError(msg)
 
 
 def _split_item(item: str) -> tuple[str, str]:
