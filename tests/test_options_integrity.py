@@ -7,6 +7,7 @@ against PyMongo's own parser over a random corpus.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import shutil
 import ssl
@@ -21,10 +22,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import trustresolve
 from _memory_tls import memory_handshake
-from trustresolve import ConfigurationError, InsecureContextWarning, TLSOptions
+from tls_servers import pinned_store
+from trustresolve import ConfigurationError, InsecureContextWarning, TLSOptions, TrustResolveError
 from trustresolve._tls.context import context_from_options
+from trustresolve._tls.options import OPTION_NAMES
 
 SECRET = "Zq7SECRETpw"
 OPENSSL = shutil.which("openssl")
@@ -304,3 +310,133 @@ def test_the_warning_points_at_the_caller(tmp_path: Path) -> None:
         warnings.simplefilter("ignore", DeprecationWarning)
         context_from_options(tlsCAFile=str(ca_file), minimum_version=ssl.TLSVersion.TLSv1)
     assert any(Path(w.filename).name == Path(__file__).name for w in caught)
+
+
+# --- 6. no raw exception types from any public call --------------------------------------------
+
+_HOSTILE_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 5),
+    st.floats(allow_nan=True),
+    st.text(max_size=30),
+    st.binary(max_size=20),
+    st.sampled_from(
+        ["true", "false", "CERT_NONE", "/nonexistent", "/dev/null", "/", ".", "a\0b", "\udcff"]
+    ),
+    st.builds(Path, st.sampled_from(["/nonexistent", "/", "/dev/null"])),
+    st.lists(st.integers(), max_size=2),
+    st.just(object()),
+)
+_HOSTILE_KEYS = st.one_of(
+    st.sampled_from(OPTION_NAMES),
+    st.sampled_from(OPTION_NAMES).map(str.upper),
+    st.text(max_size=20),
+)
+_HOSTILE_VERSIONS = st.one_of(
+    st.none(),
+    st.sampled_from(list(ssl.TLSVersion)),
+    st.integers(-2, 1000),
+    st.text(max_size=8),
+    st.just(object()),
+)
+
+
+@st.composite
+def _hostile_uris(draw: st.DrawFn) -> object:
+    if draw(st.integers(0, 9)) == 0:
+        return draw(_HOSTILE_VALUES)  # not even a str
+    text = draw(st.text(max_size=60))
+    head = draw(st.sampled_from(["mongodb://", "mongodb+srv://", "MONGODB://", "", "http://"]))
+    middle = draw(st.sampled_from(["", "h/?", "u:p@h/?", "h?", "u:p?x@h/?", "[::1]:1/?"]))
+    return head + middle + text
+
+
+def _only_trustresolve_errors(action: Any) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # documented warnings; anything raised must be ours
+        with contextlib.suppress(TrustResolveError):
+            action()
+
+
+@settings(max_examples=300, deadline=None)
+@given(uri=_hostile_uris(), options=st.dictionaries(_HOSTILE_KEYS, _HOSTILE_VALUES, max_size=3))
+def test_from_uri_and_from_kwargs_raise_only_trustresolve_errors(
+    uri: object, options: dict[str, object]
+) -> None:
+    _only_trustresolve_errors(lambda: TLSOptions.from_uri(uri, **options))  # type: ignore[arg-type]
+    _only_trustresolve_errors(lambda: TLSOptions.from_kwargs(**options))
+    _only_trustresolve_errors(lambda: TLSOptions.from_kwargs(tls=True).merged(**options))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    uri=_hostile_uris(),
+    options=st.dictionaries(_HOSTILE_KEYS, _HOSTILE_VALUES, max_size=2),
+    version=_HOSTILE_VERSIONS,
+    native=st.one_of(st.booleans(), st.none(), st.integers(0, 2)),
+)
+def test_contexts_from_options_raise_only_trustresolve_errors(
+    uri: object, options: dict[str, object], version: object, native: object
+) -> None:
+    # tlsInsecure keeps the store out of it (nothing is loaded without verification), so the
+    # examples stay fast; the store-loading path is driven by the environment test below.
+    _only_trustresolve_errors(
+        lambda: trustresolve.context_from_uri(
+            uri,  # type: ignore[arg-type]
+            minimum_version=version,  # type: ignore[arg-type]
+            native=native,  # type: ignore[arg-type]
+            **{**options, "tlsInsecure": True},
+        )
+    )
+    _only_trustresolve_errors(
+        lambda: trustresolve.context_from_options(
+            minimum_version=version,  # type: ignore[arg-type]
+            **{**options, "tls": True, "tlsInsecure": True},
+        )
+    )
+
+
+_VALID_PEM = trustme.CA().cert_pem.bytes()
+_STORE_CONTENTS = st.one_of(
+    st.binary(max_size=200),
+    st.sampled_from(
+        [
+            b"",
+            b"-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n",
+            b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+            b"-----BEGIN TRUSTED CERTIFICATE-----\nMAA=\n-----END TRUSTED CERTIFICATE-----\n",
+            b"-----BEGIN X509 CRL-----\nMAA=\n-----END X509 CRL-----\n",
+            b"\xff\xfe\x00garbage",
+        ]
+    ),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    contents=st.tuples(st.booleans(), _STORE_CONTENTS).map(
+        lambda pair: (_VALID_PEM if pair[0] else b"") + pair[1]  # a real CA, then the rest
+    ),
+    variable=st.sampled_from(["SSL_CERT_FILE", "TRUSTRESOLVE_CONFIG"]),
+)
+def test_the_store_functions_raise_only_trustresolve_errors(
+    tmp_path_factory: pytest.TempPathFactory, contents: bytes, variable: str
+) -> None:
+    directory = tmp_path_factory.mktemp("hostile")
+    path = directory / "store"
+    path.write_bytes(contents)
+    value = str(path)
+    if variable == "TRUSTRESOLVE_CONFIG":
+        (directory / "trustresolve.ini").write_bytes(b"[trustresolve]\ncafile = store\n")
+        value = str(directory / "trustresolve.ini")
+    try:
+        with pinned_store({variable: value}):
+            _only_trustresolve_errors(trustresolve.create_default_context)
+            _only_trustresolve_errors(trustresolve.where)
+            _only_trustresolve_errors(lambda: trustresolve.resolve(refresh=True))
+            _only_trustresolve_errors(
+                lambda: trustresolve.context_from_uri("mongodb://h/?tls=true")
+            )
+    except TrustResolveError:
+        pass  # pinned_store resolves on entry: a refused store raises there
