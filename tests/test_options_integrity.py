@@ -157,6 +157,7 @@ def _bad_inputs(pem: str) -> list[Any]:
         lambda: TLSOptions.from_uri(f"mongodb://u:a?tls={pw}"),
         lambda: TLSOptions.from_uri(f"mongodb://u:a?tlsCAFile={pw}"),
         lambda: TLSOptions.from_uri(f"mongodb://u:a?tls{pw}=1"),
+        lambda: TLSOptions.from_uri(f"mongodb://h/?tls{pw}=1&tls{pw}=2"),  # unknown: not named
         lambda: TLSOptions.from_uri(f"mongodb://u:a;{pw}&x?y@h/?tls=true"),
         lambda: TLSOptions.from_uri(f"mongodb://h/?tlsCertificateKeyFilePassword={pw}"),
         lambda: TLSOptions.from_uri(

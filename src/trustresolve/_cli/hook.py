@@ -214,7 +214,8 @@ def _installed_as(path: str, text: str) -> bool:
     try:
         with open(path, encoding="utf-8") as handle:
             same = handle.read() == text
-        return same and not os.stat(path).st_mode & 0o022
+        # Windows reports 0o666 for any writable file: its ACLs, not the mode, decide there.
+        return same and (os.name != "posix" or not os.stat(path).st_mode & 0o022)
     except OSError:
         return False
 

@@ -411,7 +411,8 @@ def _split_query(query: str) -> list[tuple[str, str]]:
         if not _looks_like_tls(key):
             continue
         if key.lower() in pairs:
-            warn_caller(f"duplicate URI option {key!r}: the last value is used", TLSOptionWarning)
+            shown = repr(key) if key.lower() in _BY_LOWER_NAME else "(an unknown TLS option)"
+            warn_caller(f"duplicate URI option {shown}: the last value is used", TLSOptionWarning)
             del pairs[key.lower()]  # keep the order of the last occurrence
         pairs[key.lower()] = (key, value)
     return [(key, unquote_plus(value)) for key, value in pairs.values() if _has_value(key, value)]
@@ -421,11 +422,11 @@ def _one_option_query(query: str) -> str:
     """The query as PyMongo reads it, or refused where reading it differently would be unsafe.
 
     Without '&' or ';', ``uri_parser_shared.split_options`` splits on white space
-    (``str.split(None)``): ``tls=true\n`` is ``tls=true`` there (trimmed, as here), and
-    ``tls=true tlsInsecure=true`` two options, which is refused. With separators PyMongo keeps
-    white space in values (paths may have spaces), so a pasted line end would make the last
-    value invalid and silently ignored: white space around the whole query is refused then,
-    and control characters are refused everywhere.
+    (``str.split(None)``): ``tls=true`` and a line end is ``tls=true`` there (trimmed, as
+    here), and ``tls=true tlsInsecure=true`` two options, which is refused. With separators
+    PyMongo keeps white space in values (paths may have spaces), so a pasted line end would
+    make the last value invalid and silently ignored: white space around the whole query is
+    refused then, and control characters are refused everywhere.
     """
     if "&" in query or ";" in query:
         if query != query.strip():
