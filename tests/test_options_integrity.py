@@ -28,8 +28,13 @@ from hypothesis import strategies as st
 import trustresolve
 from _memory_tls import memory_handshake
 from tls_servers import pinned_store
-from trustresolve import ConfigurationError, InsecureContextWarning, TLSOptions, TrustResolveError
-from trustresolve._tls.context import context_from_options
+from trustresolve import (
+    ConfigurationError,
+    InsecureContextWarning,
+    TLSOptions,
+    TrustResolveError,
+    context_from_options,
+)
 from trustresolve._tls.options import OPTION_NAMES
 
 SECRET = "Zq7SECRETpw"
