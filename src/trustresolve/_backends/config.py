@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import configparser
 import posixpath
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .._limits import CONFIG_FILE_BYTES
 from .._machine.facts import PlatformFacts
@@ -35,6 +35,7 @@ class ConfigValues:
     files: tuple[str, ...] = ()  # every file read, in order
     values: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (value, file)
     error: str | None = None
+    ignored_dirs: tuple[str, ...] = ()  # relative config directories, never looked in
 
     def boolean(self, key: str) -> bool | None:
         if key not in self.values:
@@ -58,6 +59,30 @@ def _config_dirs(facts: PlatformFacts) -> tuple[str, ...]:
     return (*user, *site.split(":" if facts.os_family != "windows" else ";"))
 
 
+def _is_absolute(directory: str) -> bool:
+    """POSIX ``/...``, or a Windows drive (``C:\\...``, ``C:/...``) or UNC (``\\\\host``) path."""
+    if directory.startswith("/"):
+        return True
+    drive = directory[:1].isalpha() and directory[1:3] in (":\\", ":/")
+    return drive or directory.startswith("\\\\")
+
+
+def _absolute_config_dirs(facts: PlatformFacts) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(looked in, ignored)``: only absolute directories are ever considered.
+
+    An empty entry in ``XDG_CONFIG_DIRS`` (``:/etc/xdg``) or a relative ``XDG_CONFIG_HOME``
+    makes some platformdirs versions return a relative directory, and a config file found
+    relative to the working directory would let whoever controls that directory pin the store
+    of every process started there (architecture §10). The XDG Base Directory spec says the
+    same: a relative path in these variables is invalid and must be ignored.
+    """
+    kept: list[str] = []
+    ignored: list[str] = []
+    for directory in _config_dirs(facts):
+        (kept if _is_absolute(directory) else ignored).append(directory)
+    return tuple(kept), tuple(ignored)
+
+
 def _join(directory: str, name: str, facts: PlatformFacts) -> str:
     sep = "\\" if facts.os_family == "windows" and "\\" in directory else "/"
     return directory.rstrip("/\\") + sep + name
@@ -66,9 +91,12 @@ def _join(directory: str, name: str, facts: PlatformFacts) -> str:
 def read_config(facts: PlatformFacts) -> ConfigValues:
     """Read the config files; a bad file gives ``error`` naming it and what is wrong."""
     pinned = facts.getenv("TRUSTRESOLVE_CONFIG")
-    candidates = (
-        [pinned] if pinned else [_join(d, CONFIG_FILE_NAME, facts) for d in _config_dirs(facts)]
-    )
+    if pinned and "\0" in pinned:
+        # os.lstat would raise a bare ValueError; only a fixture's environ can hold a NUL.
+        nul = "TRUSTRESOLVE_CONFIG contains a NUL character; point it at an INI file or unset it"
+        return ConfigValues((), {}, nul)
+    directories, ignored = ((), ()) if pinned else _absolute_config_dirs(facts)
+    candidates = [pinned] if pinned else [_join(d, CONFIG_FILE_NAME, facts) for d in directories]
     files: list[str] = []
     values: dict[str, tuple[str, str]] = {}
     for path in reversed(candidates):  # site first, so the user file overrides it
@@ -87,12 +115,12 @@ def read_config(facts: PlatformFacts) -> ConfigValues:
                 error = f"TRUSTRESOLVE_CONFIG={path!r} {why}; point it at an INI file or unset it"
             else:
                 error = f"config file {path} {why}; make it a readable INI file or remove it"
-            return ConfigValues(tuple(files), values, error)
+            return ConfigValues(tuple(files), values, error, ignored)
         files.append(path)
         error = _parse_into(path, read.data, values)
         if error:
-            return ConfigValues(tuple(reversed(files)), values, error)
-    return ConfigValues(tuple(reversed(files)), values)
+            return ConfigValues(tuple(reversed(files)), values, error, ignored)
+    return ConfigValues(tuple(reversed(files)), values, None, ignored)
 
 
 def _refusal(path: str, reason: str, pinned: str | None) -> str:
@@ -125,6 +153,8 @@ def _parse_into(path: str, data: bytes, values: dict[str, tuple[str, str]]) -> s
             return f"config file {path}: unknown key {key!r} in [{SECTION}]; known keys: {known}"
         if key == "native" and switch_value(value) is None:
             return f"config file {path}: native = {value!r} is not a boolean; use true or false"
+        if "\0" in value:
+            return f"config file {path}: {key} contains a NUL character; {_FIX}"
         if (
             key in ("cafile", "capath")
             and value
@@ -141,6 +171,14 @@ class ConfigBackend:
 
     def probe(self, facts: PlatformFacts) -> Probe:
         config = read_config(facts)
+        probe = self._probe_values(config, facts)
+        if not config.ignored_dirs:
+            return probe
+        return replace(
+            probe, attempts=_ignored_attempts(self.name, config.ignored_dirs) + probe.attempts
+        )
+
+    def _probe_values(self, config: ConfigValues, facts: PlatformFacts) -> Probe:
         if config.error:
             attempt = Attempt(self.name, None, "invalid", config.error)
             return Probe((attempt,), fatal=config.error, config_files=config.files)
@@ -168,3 +206,16 @@ class ConfigBackend:
             dirs = (directory,)
         source = source_from_checks(self.name, bundle, dirs)
         return Probe(tuple(attempts), source, config_files=config.files)
+
+
+def _ignored_attempts(backend: str, directories: tuple[str, ...]) -> tuple[Attempt, ...]:
+    return tuple(
+        Attempt(
+            backend,
+            directory,
+            "skipped",
+            "relative config directory ignored (an empty entry in XDG_CONFIG_DIRS, or a relative "
+            "XDG_CONFIG_HOME?): config files are read from absolute directories only",
+        )
+        for directory in directories
+    )

@@ -75,6 +75,12 @@ class EnvBackend:
                 Attempt(self.name, None, "skipped", "neither SSL_CERT_FILE nor SSL_CERT_DIR is set")
             )
             return Probe(tuple(attempts))
+        for variable, value in (("SSL_CERT_FILE", cafile), (_DIR, capath)):
+            if value is not None and "\0" in value:
+                # Only a fixture's environ can hold a NUL; os.lstat would raise ValueError.
+                fatal = f"{variable} contains a NUL character: {_fix_hint(variable)}"
+                attempts.append(Attempt(self.name, None, "invalid", fatal))
+                return Probe(tuple(attempts), fatal=fatal)
         bundle = None
         if cafile is not None:
             bundle = check_bundle(facts.fs, cafile)

@@ -105,7 +105,7 @@ def startup(cafile: str | None, capath: str | None) -> None:
         from trustresolve._cli.hook import activate
 
         activate()
-    except Exception:  # noqa: S110 - a broken hook must never break the interpreter
+    except BaseException:  # noqa: S110 - not even SystemExit/KeyboardInterrupt may abort start-up
         pass
 
 
@@ -193,22 +193,45 @@ def install_hook(
             "the interpreter it is for processes .pth files there, and it tests this "
             f"interpreter's compiled-in paths ({cafile}, {capath})"
         )
-    try:
-        with open(path, encoding="utf-8") as handle:
-            if handle.read() == text:
-                return HookResult(path, False, tuple(notes))
-    except OSError:
-        pass
+    if _installed_as(path, text):
+        return HookResult(path, False, tuple(notes))
     temporary = f"{path}.{os.getpid()}.tmp"
     try:
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        _write_private_then_publish(temporary, text)
         os.replace(temporary, path)
     except OSError as exc:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise ConfigurationError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return HookResult(path, True, tuple(notes))
+
+
+_PTH_MODE = 0o644  # site runs the file in every process: only its owner may change it
+
+
+def _installed_as(path: str, text: str) -> bool:
+    """The hook is there with this text and a mode no other user can write through."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            same = handle.read() == text
+        # Windows reports 0o666 for any writable file: its ACLs, not the mode, decide there.
+        return same and (os.name != "posix" or not os.stat(path).st_mode & 0o022)
+    except OSError:
+        return False
+
+
+def _write_private_then_publish(temporary: str, text: str) -> None:
+    """Created 0600 (a umask can only take bits away), written, then chmod 0644 explicitly.
+
+    ``open(..., "w")`` would create it ``0666 & ~umask``: world-writable under ``umask 000``,
+    and any local user could then make every start-up of this interpreter run their code.
+    """
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(temporary)  # left by an interrupted install of the same process id
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(temporary, _PTH_MODE)
 
 
 def uninstall_hook(target: str | None = None) -> list[str]:

@@ -366,7 +366,10 @@ def write_note(identity: str, value: str) -> None:
 
 
 def _note_path(identity: str) -> str:
-    name = hashlib.sha256(f"{_VERSION}\0{identity}".encode()).hexdigest()
+    # surrogateescape: a path from a non-UTF-8 environment (SSL_CERT_FILE as bytes) is as
+    # valid an identity as any other; ssl opens such paths too.
+    key = f"{_VERSION}\0{identity}".encode("utf-8", "surrogateescape")
+    name = hashlib.sha256(key).hexdigest()
     return os.path.join(cache_dir(), f"note-{name}")
 
 

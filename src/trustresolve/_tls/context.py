@@ -47,7 +47,8 @@ _MAX_PEM_READ = OPTION_FILE_BYTES  # a key or CRL file beyond this is not a PEM 
 
 
 class InsecureContextWarning(UserWarning):
-    """A context that does not verify certificates (CERT_NONE) was built, as asked."""
+    """A context weaker than the default was built, as asked: it does not verify certificates
+    (CERT_NONE), or ``minimum_version`` below TLS 1.2 also admits weak keys and SHA-1."""
 
 
 # --- the resolved store ------------------------------------------------------------------------
@@ -202,8 +203,29 @@ def _set_minimum_version(context: ssl.SSLContext, requested: ssl.TLSVersion | No
         msg = f"minimum_version={version!r} is not valid: use one of {accepted}"
         raise ConfigurationError(msg)
     context.minimum_version = version
-    if versions.is_legacy(version) and _has_security_levels():
-        context.set_ciphers(_LEGACY_PROTOCOL_CIPHERS)
+    if versions.is_legacy(version):
+        lowered = _has_security_levels()
+        if lowered:
+            context.set_ciphers(_LEGACY_PROTOCOL_CIPHERS)
+        _warn_legacy_protocol(version, lowered)
+
+
+def _warn_legacy_protocol(version: ssl.TLSVersion, lowered: bool) -> None:
+    """Weak crypto only when asked for by name, and then said out loud (architecture §10).
+
+    The security level is a property of the whole context, not of one protocol version:
+    level 0 lets every handshake, TLS 1.2 and 1.3 included, accept the server's RSA keys under
+    2048 bits and SHA-1 signatures. InsecureContextWarning, not TLSOptionWarning: nothing
+    was ignored; the context is weaker than the default, as with CERT_NONE.
+    """
+    text = f"minimum_version={version.name} allows TLS versions before 1.2"
+    if lowered:
+        text += (
+            ", and lowers OpenSSL's security level of the whole context to 0 "
+            "(@SECLEVEL=0), so on every connection, TLS 1.2 and 1.3 included, it also admits "
+            "weak keys (RSA under 2048 bits) and SHA-1 signatures in the server's certificates"
+        )
+    warn_caller(text + "; use it only for a server that cannot do TLS 1.2", InsecureContextWarning)
 
 
 def _has_security_levels() -> bool:

@@ -147,7 +147,7 @@ class _InvalidValue(Exception):
     """A value the option does not accept; a URI warns and drops it, keywords raise."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # the generated repr would show a passphrase
 class _Entry:
     """One option as given: the caller's spelling, the raw value and the validated setting value.
 
@@ -169,6 +169,9 @@ class _Entry:
         if isinstance(self.raw, str):
             return f"{self.spelling}={self.raw}"
         return f"{self.spelling}={self.raw!r}"
+
+    def __repr__(self) -> str:
+        return f"_Entry({self.shown()})"
 
 
 @dataclass
@@ -318,11 +321,10 @@ def _unknown_option(spelling: str, origin: Origin) -> None:
     if origin == "kwargs":
         msg = f"unknown TLS option {spelling!r}{hint}; accepted: {', '.join(OPTION_NAMES)}"
         raise ConfigurationError(msg)
-    # Only keys that look like TLS options reach here from a URI (see _split_query).
+    # Only keys that look like TLS options reach here from a URI (see _split_query). The key is
+    # not named: it may be credential text (as PyMongo says in uri_parser_shared).
     if _looks_like_tls(spelling):
-        warn_caller(
-            f"unknown TLS option {spelling!r} in the URI is ignored{hint}", TLSOptionWarning
-        )
+        warn_caller(f"an unknown TLS option in the URI is ignored{hint}", TLSOptionWarning)
 
 
 # --- URIs --------------------------------------------------------------------------------------
@@ -342,33 +344,126 @@ def _split_uri(uri: object) -> tuple[bool, list[tuple[str, str]]]:
         raise ConfigurationError(msg)
     # The connection-string spec makes '?' reserved before the options (it must be
     # percent-encoded in credentials), and allows the '/' before it to be missing.
-    _, _, query = uri[len(scheme) :].partition("?")
+    before, _, query = uri[len(scheme) :].partition("?")
+    _refuse_credentials_in_query(before, query)
     return scheme == "mongodb+srv://", _split_query(query)
+
+
+def _refuse_credentials_in_query(before: str, query: str) -> None:
+    """A raw '?' in the user name or password would make its tail the options (architecture §10).
+
+    PyMongo (``uri_parser_shared._validate_uri``) splits at the first '?' too, so the tail
+    would be read as options, and quoted in messages. An '@' after the '?' with none before
+    it is that case, or a raw '@' in an option value: both must be percent-encoded.
+    """
+    if "@" in query and "@" not in before:
+        msg = (
+            "the URI has an '@' after its '?' but none before it: a '?' in the user name or "
+            "password must be percent-encoded as %3F (and an '@' in an option value as %40)"
+        )
+        raise ConfigurationError(msg)
+    hosts = before.partition("/")[0].rpartition("@")[2]
+    if not all(_port_is_numeric(host) for host in hosts.split(",")):
+        # "mongodb://user:pa?ss" puts the password's head where a port belongs.
+        msg = (
+            "the URI's host list has a port that is not a number: a ':', '?' or '@' in the "
+            "user name or password must be percent-encoded (%3A, %3F, %40)"
+        )
+        raise ConfigurationError(msg)
+
+
+def _port_is_numeric(host: str) -> bool:
+    """``host``, ``host:27017`` or ``[::1]:27017``; PyMongo's ``parse_host`` refuses the rest."""
+    if host.startswith("["):
+        port = host.partition("]")[2]
+        return port == "" or (port[:1] == ":" and port[1:].isdigit())
+    if ":" not in host:
+        return True
+    port = host.partition(":")[2]
+    return port.isascii() and port.isdigit()
 
 
 def _split_query(query: str) -> list[tuple[str, str]]:
     if "&" in query and ";" in query:
         msg = "URI options are separated by '&' or by ';', and the two cannot be mixed"
         raise ConfigurationError(msg)
+    query = _one_option_query(query)
     separator = ";" if ";" in query else "&"
     pairs: dict[str, tuple[str, str]] = {}
     for item in query.split(separator):
         if not item:
             continue
-        key, equals, value = item.partition("=")
-        if not equals or not key:
-            msg = f"URI options are key=value pairs; got an option without '=' ({key[:40]!r})"
-            raise ConfigurationError(msg)
-        key = unquote_plus(key)
+        key, value = _split_item(item)
         # Other MongoDB options (authMechanism, readPreferenceTags, which may repeat...) are
         # left to the driver; only TLS options and keys that look like them are read here.
         if not _looks_like_tls(key):
             continue
         if key.lower() in pairs:
-            warn_caller(f"duplicate URI option {key!r}: the last value is used", TLSOptionWarning)
+            shown = repr(key) if key.lower() in _BY_LOWER_NAME else "(an unknown TLS option)"
+            warn_caller(f"duplicate URI option {shown}: the last value is used", TLSOptionWarning)
             del pairs[key.lower()]  # keep the order of the last occurrence
         pairs[key.lower()] = (key, value)
     return [(key, unquote_plus(value)) for key, value in pairs.values() if _has_value(key, value)]
+
+
+def _one_option_query(query: str) -> str:
+    """The query as PyMongo reads it, or refused where reading it differently would be unsafe.
+
+    Without '&' or ';', ``uri_parser_shared.split_options`` splits on white space
+    (``str.split(None)``): ``tls=true`` and a line end is ``tls=true`` there (trimmed, as
+    here), and ``tls=true tlsInsecure=true`` two options, which is refused. With separators
+    PyMongo keeps white space in values (paths may have spaces), so a pasted line end would
+    make the last value invalid and silently ignored: white space around the whole query is
+    refused then, and control characters are refused everywhere.
+    """
+    if "&" in query or ";" in query:
+        if query != query.strip():
+            msg = (
+                "the URI ends (or its options start) with white space, which would become part "
+                "of an option's value; remove it"
+            )
+            raise ConfigurationError(msg)
+        _refuse_control_characters(query)
+        return query
+    words = query.split()
+    if len(words) <= 1:
+        _refuse_control_characters(words[0] if words else "")
+        return words[0] if words else ""
+    key = words[0].partition("=")[0]
+    named = _BY_LOWER_NAME[key.lower()].name if key.lower() in _BY_LOWER_NAME else "an option"
+    msg = (
+        f"the URI's one option ({named}) has white space in it, which drivers read as a "
+        "separator when there is no '&' or ';'; percent-encode it (a space as %20)"
+    )
+    raise ConfigurationError(msg)
+
+
+def _refuse_control_characters(query: str) -> None:
+    if any(ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F for char in query):
+        msg = "the URI's options contain a control character (a line break or tab?); remove it"
+        raise ConfigurationError(msg)
+
+
+def _split_item(item: str) -> tuple[str, str]:
+    """``key=value`` with the key as written: PyMongo never percent-decodes option names.
+
+    A key that is not a plain option name (``%74lsInsecure``, or text from a password) is
+    refused and not quoted: a driver would ignore it while this module, decoding it, would not.
+    """
+    key, equals, value = item.partition("=")
+    if not equals or not key or "=" in value:
+        msg = (
+            "URI options are key=value pairs with one '=' each (an '=' in a value must be "
+            "percent-encoded as %3D); the URI has an option that is not"
+        )
+        raise ConfigurationError(msg)
+    if not all(char.isascii() and (char.isalnum() or char == "_") for char in key):
+        msg = (
+            "a URI option name must be letters, digits and '_' only, written out (option names "
+            "are not percent-decoded); the URI has one that is not"
+        )
+        raise ConfigurationError(msg)
+    return key, value
 
 
 def _looks_like_tls(key: str) -> bool:
