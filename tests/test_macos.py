@@ -152,7 +152,7 @@ def test_trust_settings_attempts() -> None:
     assert "2 whose trust settings do not trust them for SSL" in summary
     assert "Fixture Corp S/MIME Root" in summary
     assert "Fixture Corp Host Root" in summary
-    assert "1 trust-settings entries name certificates in no keychain" in summary
+    assert "1 trust-settings entry names a certificate in no keychain" in summary
     assert SNAPSHOT_NOTE in summary
 
 

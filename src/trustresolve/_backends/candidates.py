@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from .._machine.fs import FileSystem, Located, is_hashed_name
 from .._machine.model import Attempt, Outcome, TrustSource
+from .._machine.words import counted
 from .._x509.der import Certificate, DERError
 from .._x509.pem import der_to_pem, scan_pem
 from .._x509.subject_hash import name_hash
@@ -122,7 +123,7 @@ def check_bundle(fs: FileSystem, path: str) -> BundleCheck:
     scan = scan_pem(read.data)
     if not scan.certificates:
         return BundleCheck(located, "invalid", _no_certificate_detail(read.data, scan.problems))
-    detail = f"{len(scan.certificates)} certificates{located.link_note}"
+    detail = f"{counted(len(scan.certificates), 'certificate')}{located.link_note}"
     if scan.problems:
         detail += "; " + "; ".join(scan.problems)
     return BundleCheck(
@@ -160,8 +161,8 @@ def check_dir(fs: FileSystem, path: str, *, parse: bool = False) -> DirCheck:
         return DirCheck(
             located,
             "invalid",
-            f"holds {len(names)} entries but no hashed HHHHHHHH.N names, so OpenSSL cannot look "
-            f"certificates up in it (not a CA directory; `openssl rehash` makes one)",
+            f"holds {counted(len(names), 'entry')} but no hashed HHHHHHHH.N names, so OpenSSL "
+            f"cannot look certificates up in it (not a CA directory; `openssl rehash` makes one)",
         )
     certificates: list[Certificate] = []
     hashes: list[str] = []
@@ -178,13 +179,18 @@ def check_dir(fs: FileSystem, path: str, *, parse: bool = False) -> DirCheck:
             if read.data is not None:
                 certificates.extend(scan_pem(read.data).certificates)
     if not usable:
-        return DirCheck(located, "invalid", f"all {len(hashed)} hashed entries are dangling")
+        every = (
+            "its 1 hashed entry is" if len(hashed) == 1 else f"all {len(hashed)} hashed entries are"
+        )
+        return DirCheck(located, "invalid", f"{every} dangling")
     count = len(certificates) if parse else usable
-    detail = f"{count} {'certificates' if parse else 'hashed entries'}{located.link_note}"
+    detail = f"{counted(count, 'certificate' if parse else 'hashed entry')}{located.link_note}"
     if dangling:
-        detail += f"; {dangling} dangling entries skipped"
+        detail += f"; {counted(dangling, 'dangling entry')} skipped"
     if parse and not certificates:
-        return DirCheck(located, "invalid", f"{usable} hashed entries but none holds a certificate")
+        return DirCheck(
+            located, "invalid", f"{counted(usable, 'hashed entry')} but none holds a certificate"
+        )
     return DirCheck(
         located,
         "used",

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from .._machine.facts import PlatformFacts
 from .._machine.model import Attempt
+from .._machine.words import counted
 from .base import Probe, does_not_apply
 from .candidates import (
     BundleCheck,
@@ -259,8 +260,8 @@ class DistroBackend:
                 why = "not paired: its entries name other certificates than the bundle holds"
             elif directory.ok:
                 why = (
-                    f"not paired: {directory.hashed_entries} hashed entries, the bundle has "
-                    f"{want} certificates"
+                    f"not paired: {counted(directory.hashed_entries, 'hashed entry')}, "
+                    f"the bundle has {counted(want, 'certificate')}"
                 )
             else:
                 why = "not paired with the bundle"

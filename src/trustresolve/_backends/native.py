@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from .._machine.facts import PlatformFacts
 from .._machine.model import Attempt, TrustSource
+from .._machine.words import counted
 from .base import Probe, does_not_apply
 from .config import read_config
 
@@ -146,7 +147,7 @@ class NativeBackend:
         else:
             tail = (
                 f"where()/contents() get a snapshot from {fallback.backend} "
-                f"({fallback.cert_count} certificates)"
+                f"({counted(fallback.cert_count, 'certificate')})"
             )
         if family == "windows":
             what = (

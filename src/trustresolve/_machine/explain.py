@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .model import Resolution
+from .words import counted
 
 __all__ = ["explain"]
 
@@ -25,7 +26,8 @@ def explain(resolution: Resolution) -> str:
         lines.append("No usable CA trust store was found.")
     else:
         lines.append(
-            f"Trust store: {source.backend} ({source.kind}), {source.cert_count} certificates"
+            f"Trust store: {source.backend} ({source.kind}), "
+            f"{counted(source.cert_count, 'certificate')}"
         )
         if source.display_cafile or source.cafile:
             lines.append(f"  file:      {source.display_cafile or source.cafile}")
@@ -33,7 +35,8 @@ def explain(resolution: Resolution) -> str:
             lines.append(f"  directory: {source.display_capath or source.capath}")
         if source.fallback is not None:
             fb = source.fallback
-            lines.append(f"  where():   snapshot from {fb.backend}, {fb.cert_count} certificates")
+            where = f"snapshot from {fb.backend}, {counted(fb.cert_count, 'certificate')}"
+            lines.append(f"  where():   {where}")
         lines += [f"  WARNING:   {w}" for w in source.warnings]
     root = resolution.platform.get("root")
     platform = resolution.platform.get("platform", "?")
