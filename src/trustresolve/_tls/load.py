@@ -24,7 +24,6 @@ import contextlib
 import os
 import ssl
 import threading
-import warnings
 from dataclasses import dataclass
 
 from .._errors import TrustResolveError, TrustSourceLoadError
@@ -34,6 +33,7 @@ from .._store import cache as _cache
 from .._x509.der import Certificate, DERError
 from .._x509.pem import scan_pem
 from .._x509.subject_hash import name_hash
+from .options import warn_caller
 
 __all__ = ["load_source"]
 
@@ -121,7 +121,8 @@ def _make_plan(source: TrustSource) -> _Plan:
         message = f"trustresolve loads the CA bundle eagerly (slower, same trust): {exc}"
         if message not in _warned:
             _warned.add(message)
-            warnings.warn(message, RuntimeWarning, stacklevel=4)
+            # The caller's line, however deep the public entry point that got here.
+            warn_caller(message, RuntimeWarning)
         return _EAGER
     except OSError:
         return _EAGER  # loading the source as given reports the problem, as it always has
