@@ -35,16 +35,26 @@ class TrustSource:
     to the cache. ``display_cafile``/``display_capath`` are the paths as the platform names them.
     """
 
+    #: The backend that found it (``env``, ``config``, ``distro``, ``windows``...).
     backend: str
+    #: ``file``, ``dir``, ``data`` (PEM in memory) or ``native`` (the OS verifies).
     kind: SourceKind
+    #: A PEM bundle path for ``load_verify_locations(cafile=...)``, or ``None``.
     cafile: str | None = None
+    #: A hashed (``c_rehash``) directory for ``load_verify_locations(capath=...)``, or ``None``.
     capath: str | None = None
+    #: PEM text of a store that exists only in memory (Windows, macOS snapshots), or ``None``.
     cadata: str | None = None
+    #: How many distinct certificates the store holds.
     cert_count: int = 0
+    #: ``cafile`` as the platform names it (inside a ``--root`` tree: the path in the tree).
     display_cafile: str | None = None
+    #: ``capath`` as the platform names it.
     display_capath: str | None = None
+    #: Problems worth knowing that did not stop the store from being used.
     warnings: tuple[str, ...] = ()
-    # A snapshot for where()/contents() when the source verifies natively (architecture §2 #3).
+    #: For a ``native`` source, the snapshot :func:`where` and :func:`contents` use
+    #: (architecture §2 #3); else ``None``.
     fallback: TrustSource | None = field(default=None, compare=False)
     #: ``cafile`` alone holds every certificate of the store (no directory adds any).
     cafile_complete: bool = field(default=True, compare=False)
@@ -52,6 +62,7 @@ class TrustSource:
     certificates: tuple[bytes, ...] = field(default=(), compare=False, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
+        """The source as JSON-ready data (``--which --json``): paths as the platform names them."""
         return {
             "backend": self.backend,
             "kind": self.kind,
@@ -72,13 +83,20 @@ class TrustSource:
 class Attempt:
     """One backend's (or one candidate's) answer: what was looked at, what happened and why."""
 
+    #: The backend that made the attempt.
     backend: str
+    #: The path (or store name) looked at; ``None`` for an attempt about the backend as a whole.
     location: str | None
+    #: One of ``used``, ``skipped``, ``missing``, ``empty``, ``invalid``, ``unreadable``,
+    #: ``insecure``, ``failed`` (architecture §3).
     outcome: Outcome
+    #: Why, in words: what was found, or why it was not used.
     detail: str
+    #: Problems noticed along the way.
     warnings: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
+        """The attempt as JSON-ready data (one entry of ``attempts`` in ``--which --json``)."""
         return {
             "backend": self.backend,
             "location": self.location,
@@ -92,12 +110,17 @@ class Attempt:
 class Resolution:
     """The chosen source (``None`` when nothing was usable) and every attempt, in order."""
 
+    #: The store to use, or ``None`` when no backend found a usable one.
     source: TrustSource | None
+    #: Every backend's answer, in the order they were tried.
     attempts: tuple[Attempt, ...]
+    #: What was known about the machine (platform, interpreter, root, compiled-in paths).
     platform: dict[str, Any] = field(default_factory=dict)
+    #: Every ``trustresolve.ini`` read, user file first.
     config_files: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
+        """The resolution as JSON-ready data: what ``--which --json`` prints."""
         return {
             "source": self.source.as_dict() if self.source else None,
             "attempts": [attempt.as_dict() for attempt in self.attempts],
@@ -106,6 +129,7 @@ class Resolution:
         }
 
     def explain(self) -> str:
+        """The text ``--which`` prints: the store, then every attempt and its reason."""
         from .explain import explain
 
         return explain(self)
