@@ -165,14 +165,12 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         "&tlsCertificateKeyFilePassword=secret",
     )
     leaf = ca.issue_cert("localhost", "127.0.0.1", HOST)
-    with (
-        pinned_store({"SSL_CERT_FILE": str(tmp_path / "store.pem")}),
-        TLSServer(server_context(leaf), handler=http_ok) as server,
-    ):
-        made = World(ca, evil, tmp_path, f"https://localhost:{server.port}/", substitutions, [])
-        yield made
-        for thing in made.closers:
-            thing.close()
+    with pinned_store({"SSL_CERT_FILE": str(tmp_path / "store.pem")}):  # noqa: SIM117
+        with TLSServer(server_context(leaf), handler=http_ok) as server:  # 3.9: no (a, b) form
+            made = World(ca, evil, tmp_path, f"https://localhost:{server.port}/", substitutions, [])
+            yield made
+            for thing in made.closers:
+                thing.close()
 
 
 class _AiohttpSessionStandIn:
