@@ -25,7 +25,7 @@ nitpicky = True
 # standard library and to typing constructs cannot resolve; everything of ours must.
 nitpick_ignore_regex = [
     (r"py:mod", r"(ssl|site|dataclasses|inspect|ast|os|typing|importlib|platformdirs|certifi)"),
-    (r"py:class", r"trustresolve\._machine\.facts\.DefaultVerifyPaths"),
+    (r"py:class", r"trustresolve\._machine\.(facts\.DefaultVerifyPaths|fs\.FileSystem)"),
     (r"py:.*", r"(ssl|os|typing|collections\.abc|warnings|pathlib)\..*"),
     (
         r"py:class",

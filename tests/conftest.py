@@ -10,7 +10,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "platform_fixtures"
-SPEC = REPO.parent / "shared" / "spec"
 
 
 @pytest.fixture(autouse=True, scope="session")

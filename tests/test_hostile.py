@@ -130,40 +130,52 @@ def test_unreadable_file_as_a_non_root_user(tmp_path: Path) -> None:
         done, _, _ = _run_which({"SSL_CERT_FILE": str(bundle)})
     else:
         # Root reads everything: import as root (the interpreter lives in root's home), then
-        # drop to an unprivileged user before probing, as the issue asks.
+        # drop to an unprivileged user before probing, as the issue asks. The child works from
+        # its own world-readable temporary directory holding a copy of the package, so the
+        # test does not depend on where the clone lives (a 0700 parent, a home directory).
         import pwd
+        import shutil
         import tempfile
 
         nobody = pwd.getpwnam("nobody")
         # A directory others may traverse, so the refusal is about the file itself.
-        shared = Path(tempfile.mkdtemp(prefix="trustresolve-unreadable-", dir="/tmp"))
-        shared.chmod(0o711)
-        bundle = shared / "private.pem"
-        bundle.write_bytes(_pem(ca))
-        bundle.chmod(0o000)
-        code = (
-            "import os, sys, runpy, json, configparser, platformdirs, certifi\n"
-            # The stdlib lives in root's home: import what argparse loads lazily, too.
-            "import argparse, gettext, locale\n"
-            "import trustresolve._backends.order, trustresolve._cli.main\n"
-            "import trustresolve._machine.model\n"
-            f"os.setgid({nobody.pw_gid}); os.setuid({nobody.pw_uid})\n"
-            "sys.argv = ['trustresolve', '--which']\n"
-            "runpy.run_module('trustresolve', run_name='__main__')\n"
-        )
-        env = {"SSL_CERT_FILE": str(bundle), "PYTHONPATH": str(REPO / "src")}
+        workdir = Path(tempfile.mkdtemp(prefix="trustresolve-unreadable-", dir="/tmp"))
         try:
+            workdir.chmod(0o755)
+            package = workdir / "site"
+            shutil.copytree(
+                REPO / "src" / "trustresolve",
+                package / "trustresolve",
+                ignore=shutil.ignore_patterns("__pycache__"),
+            )
+            for path in (package, *package.rglob("*")):
+                path.chmod(0o755 if path.is_dir() else 0o644)
+            bundle = workdir / "private.pem"
+            bundle.write_bytes(_pem(ca))
+            bundle.chmod(0o000)
+            code = (
+                "import os, sys, runpy, json, configparser, platformdirs, certifi\n"
+                # The stdlib lives in root's home: import what argparse loads lazily, too.
+                "import argparse, gettext, locale\n"
+                "import trustresolve._backends.order, trustresolve._cli.main\n"
+                "import trustresolve._machine.model\n"
+                "assert trustresolve.__file__.startswith(sys.argv[1]), trustresolve.__file__\n"
+                f"os.setgid({nobody.pw_gid}); os.setuid({nobody.pw_uid})\n"
+                "sys.argv = ['trustresolve', '--which']\n"
+                "runpy.run_module('trustresolve', run_name='__main__')\n"
+            )
+            env = {"SSL_CERT_FILE": str(bundle), "PYTHONPATH": str(package)}
             done = subprocess.run(
-                [sys.executable, "-c", code],
+                [sys.executable, "-c", code, str(package)],
                 env=env,
+                cwd=workdir,
                 capture_output=True,
                 text=True,
                 timeout=60,
                 check=False,
             )
         finally:
-            bundle.unlink()
-            shared.rmdir()
+            shutil.rmtree(workdir)
         assert "cannot be opened: Permission denied" in done.stdout
     _assert_clean_failure(done, "Permission denied", "SSL_CERT_FILE")
     assert "unreadable" in done.stdout

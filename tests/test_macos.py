@@ -154,7 +154,7 @@ def test_trust_settings_attempts() -> None:
         "2 whose trust settings do not trust them for SSL",
         "Fixture Corp S/MIME Root",
         "Fixture Corp Host Root",
-        "1 trust-settings entries name certificates in no keychain",
+        "1 trust-settings entry names a certificate in no keychain",
         SNAPSHOT_NOTE,
     )
     assert [fragment for fragment in wanted if fragment not in summary] == [], summary

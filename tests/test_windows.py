@@ -134,7 +134,7 @@ def test_stores_with_nothing_for_server_auth_give_no_source() -> None:
     probe = WindowsBackend().probe(_windows_facts({"ROOT": [email], "CA": []}))
     root, ca, summary = probe.attempts
     assert root.outcome == "skipped"
-    assert "1 entries, 0 kept" in root.detail
+    assert "1 entry, 0 kept" in root.detail
     assert ca.outcome == "empty"
     assert summary.outcome == "empty"
     assert probe.source is None

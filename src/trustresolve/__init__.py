@@ -89,4 +89,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    # The public API only: not the module's plumbing (TYPE_CHECKING, annotations, _LAZY...).
+    return sorted(__all__)

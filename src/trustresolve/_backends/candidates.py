@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .._machine.fs import FileSystem, Located, is_hashed_name
 from .._machine.model import Attempt, Outcome, TrustSource
 from .._machine.pathsafety import first_unsafe_entry, who_else_can_change
+from .._machine.words import counted
 from .._x509.certinfo import format_name
 from .._x509.der import Certificate, DERError
 from .._x509.loadable import openssl_refuses
@@ -168,7 +169,7 @@ def check_bundle(fs: FileSystem, path: str) -> BundleCheck:
     refused = _first_refused_by_openssl(scan.certificates)
     if refused is not None:
         return BundleCheck(located, "invalid", refused + located.link_note)
-    detail = f"{len(scan.certificates)} certificates{located.link_note}"
+    detail = f"{counted(len(scan.certificates), 'certificate')}{located.link_note}"
     if scan.problems:
         detail += "; " + "; ".join(scan.problems)
     return BundleCheck(
@@ -226,8 +227,8 @@ def check_dir(fs: FileSystem, path: str, *, parse: bool = False) -> DirCheck:
         return DirCheck(
             located,
             "invalid",
-            f"holds {len(names)} entries but no hashed HHHHHHHH.N names, so OpenSSL cannot look "
-            f"certificates up in it (not a CA directory; `openssl rehash` makes one)",
+            f"holds {counted(len(names), 'entry')} but no hashed HHHHHHHH.N names, so OpenSSL "
+            f"cannot look certificates up in it (not a CA directory; `openssl rehash` makes one)",
         )
     certificates: list[Certificate] = []
     scans: list[PemScan] = []
@@ -258,18 +259,23 @@ def check_dir(fs: FileSystem, path: str, *, parse: bool = False) -> DirCheck:
             if cert.der not in refused and not openssl_refuses(cert)
         )
     if not usable:
-        return DirCheck(located, "invalid", f"all {len(hashed)} hashed entries are dangling")
+        every = (
+            "its 1 hashed entry is" if len(hashed) == 1 else f"all {len(hashed)} hashed entries are"
+        )
+        return DirCheck(located, "invalid", f"{every} dangling")
     count = len(certificates) if parse else usable
-    detail = f"{count} {'certificates' if parse else 'hashed entries'}{located.link_note}"
+    detail = f"{counted(count, 'certificate' if parse else 'hashed entry')}{located.link_note}"
     if dangling:
-        detail += f"; {dangling} dangling entries skipped"
+        detail += f"; {counted(dangling, 'dangling entry')} skipped"
     for note in _trust_notes(scans):
         detail += f"; {note}"
     rejected = tuple(cert for scan in scans for cert in scan.rejected)
     other_purpose = tuple(cert for scan in scans for cert in scan.other_purpose)
     # Entries that only reject roots still matter: the rejection applies store-wide.
     if parse and not certificates and not (rejected or other_purpose):
-        return DirCheck(located, "invalid", f"{usable} hashed entries but none holds a certificate")
+        return DirCheck(
+            located, "invalid", f"{counted(usable, 'hashed entry')} but none holds a certificate"
+        )
     return DirCheck(
         located,
         "used",

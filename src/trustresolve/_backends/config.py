@@ -6,6 +6,12 @@ user file win. Format: INI, section ``[trustresolve]``. ``cafile`` and ``capath`
 with the strictness of ``SSL_CERT_FILE``; relative paths are relative to the file that sets them.
 ``native = false`` turns native verification off. Unknown keys are errors, so a typo
 never silently leaves the system store in place.
+
+Comments: a line starting with ``#`` or ``;``, and an inline ``; ...`` or ``# ...`` after a
+value, as the quickstart shows them. An inline prefix counts only after whitespace
+(configparser's ``inline_comment_prefixes`` rule), so ``cafile = /srv/a;b.pem`` keeps its ``;``;
+a path whose ``;`` or ``#`` follows a space cannot be written here (rename it, or use
+``SSL_CERT_FILE``).
 """
 
 from __future__ import annotations
@@ -132,7 +138,9 @@ def _refusal(path: str, reason: str, pinned: str | None) -> str:
 
 
 def _parse_into(path: str, data: bytes, values: dict[str, tuple[str, str]]) -> str | None:
-    parser = configparser.ConfigParser(interpolation=None)
+    # Inline comments as in the quickstart's example; configparser only honours a prefix that
+    # follows whitespace, so a ``;`` or ``#`` inside a path is kept (CPython Lib/configparser.py).
+    parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=(";", "#"))
     try:
         parser.read_string(data.decode("utf-8"), source=path)
     except (configparser.Error, UnicodeDecodeError) as exc:

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 from .._machine.facts import PlatformFacts
 from .._machine.model import Attempt
+from .._machine.words import counted
 from .base import Probe, does_not_apply
 from .candidates import (
     BundleCheck,
@@ -406,8 +407,8 @@ def _unpaired_reason(
             "read this directory, so they are not trusted"
         )
     return (
-        f"not paired: its {directory.hashed_entries} hashed entries do not name the bundle's "
-        f"{want} certificates (a stale directory from other roots)"
+        f"not paired: its {counted(directory.hashed_entries, 'hashed entry')} do not name the "
+        f"bundle's {counted(want, 'certificate')} (a stale directory from other roots)"
     )
 
 

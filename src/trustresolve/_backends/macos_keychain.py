@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from .._machine.facts import PlatformFacts, SecurityRunner
 from .._machine.model import Attempt, Outcome
+from .._machine.words import counted
 from .._x509.der import Certificate
 from .._x509.pem import scan_pem
 from .base import Probe, does_not_apply
@@ -109,7 +110,7 @@ class MacOSKeychainBackend:
             detail = f"`security find-certificate` failed: {read.error}"
             return (), Attempt(self.name, keychain, "failed", detail)
         scan = scan_pem(read.data)
-        detail = f"{len(scan.certificates)} certificates ({role})"
+        detail = f"{counted(len(scan.certificates), 'certificate')} ({role})"
         if scan.problems:
             detail += "; " + "; ".join(scan.problems)
         outcome: Outcome = "used" if scan.certificates else "empty"
@@ -130,7 +131,7 @@ class MacOSKeychainBackend:
             except TrustSettingsError as exc:
                 problem = f"`{command}` gave an unusable plist: {exc}"
             else:
-                detail = f"{len(parsed)} certificates with {domain} trust settings"
+                detail = f"{counted(len(parsed), 'certificate')} with {domain} trust settings"
                 return parsed, Attempt(self.name, location, "used", detail)
         warning = (
             f"the {domain} trust settings could not be read ({problem}): certificates marked "
@@ -160,8 +161,9 @@ class MacOSKeychainBackend:
             )
         if result.unmatched:
             detail += (
-                f"; {result.unmatched} trust-settings entries name certificates in no keychain "
-                "read (ignored)"
+                f"; {counted(result.unmatched, 'trust-settings entry')} "
+                f"{'names a certificate' if result.unmatched == 1 else 'name certificates'} "
+                "in no keychain read (ignored)"
             )
         if not result.anchors:
             return Attempt(self.name, _LOCATION, "empty", detail + "; nothing to use")

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from .._machine.facts import PlatformFacts
 from .._machine.model import Attempt, TrustSource
+from .._machine.words import counted
 from .._switches import switch_value
 from .base import Backend, Probe, does_not_apply
 from .config import read_config
@@ -148,7 +149,7 @@ def _snapshot_note(fallback: TrustSource | None) -> tuple[str, tuple[str, ...]]:
         return "where()/contents(): no snapshot store was found", (warning,)
     tail = (
         f"where()/contents() get a snapshot from {fallback.backend} "
-        f"({fallback.cert_count} certificates)"
+        f"({counted(fallback.cert_count, 'certificate')})"
     )
     return tail, ()
 

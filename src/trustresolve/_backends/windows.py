@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from .._machine.facts import EnumCertificates, PlatformFacts, WindowsStoreEntry
 from .._machine.model import Attempt, Outcome
+from .._machine.words import counted
 from .._x509.der import DERError, parse_certificate
 from .base import Probe, does_not_apply
 from .snapshot import certificate_label, first_few, in_memory_source
@@ -90,8 +91,8 @@ def _store_attempt(
     if total == 0:
         return Attempt(backend, location, "empty", f"the {store} store holds no entries")
     detail = (
-        f"{total} entries, {len(result.kept)} kept (x509_asn, trusted for every purpose or for "
-        "serverAuth)"
+        f"{counted(total, 'entry')}, {len(result.kept)} kept (x509_asn, trusted for every purpose "
+        "or for serverAuth)"
     )
     skipped = []
     if result.not_server_auth:
@@ -153,7 +154,7 @@ def read_windows_stores(backend: str, enumerate_store: EnumCertificates, via: st
         )
         return Probe(tuple(attempts))
     duplicates = len(kept) - unique
-    detail = f"{unique} certificates trusted for TLS server authentication"
+    detail = f"{counted(unique, 'certificate')} trusted for TLS server authentication"
     if duplicates:
         detail += f" ({duplicates} present in both ROOT and CA, counted once)"
     attempts.append(Attempt(backend, " + ".join(STORES), "used", f"{detail}; {SNAPSHOT_NOTE}"))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._machine.facts import PlatformFacts
+from .._machine.words import counted
 from .._tls import versions
 from .hook import defaults_usable, has_hashed_entry
 
@@ -170,7 +171,7 @@ def render_check(report: dict[str, Any]) -> str:
         where = store["cafile"] or store["capath"] or "(in memory)"
         lines.append(
             f"trustresolve store: {store['backend']} ({store['kind']}) {where}, "
-            f"{store['cert_count']} certificates"
+            f"{counted(store['cert_count'], 'certificate')}"
         )
         lines += [f"  WARNING: {w}" for w in store["warnings"]]
     return "\n".join(lines)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .._errors import NoTrustStoreError, TrustResolveError
+from .._machine.words import counted
 from .._version import __version__
 from .terminal import escape_undecodable_output, safe
 
@@ -273,7 +274,7 @@ def _export(root: str | None, path: str) -> int:
     source = resolution.source
     backend = source.backend if source else "?"
     if path != "-":
-        print(f"wrote {count} certificates from the {backend} store to {path}")
+        print(f"wrote {counted(count, 'certificate')} from the {backend} store to {path}")
     return EXIT_OK
 
 

@@ -104,20 +104,31 @@ class DefaultVerifyPaths:
 class PlatformFacts:
     """Everything backends may know about the machine, frozen at one moment."""
 
-    platform: str  # sys.platform style: "linux", "darwin", "win32", "freebsd14", "android", ...
-    implementation: str = "cpython"  # "cpython" | "pypy"
+    #: ``sys.platform`` style: ``linux``, ``darwin``, ``win32``, ``freebsd14``, ``android``...
+    platform: str
+    #: ``cpython`` or ``pypy``.
+    implementation: str = "cpython"
+    #: The interpreter's version, ``"3.12.0"``.
     python_version: str = "3.12.0"
+    #: The interpreter's path (python.org builds on macOS are recognized by it).
     executable: str = "/usr/bin/python3"
+    #: The environment variables the backends read (``SSL_CERT_FILE``...).
     environ: Mapping[str, str] = field(default_factory=dict)
+    #: The top of the tree every path is read inside: ``/`` for this machine.
     root: str = "/"
+    #: The interpreter's compiled-in ``openssl_cafile``/``openssl_capath``.
     default_verify_paths: DefaultVerifyPaths = field(default_factory=DefaultVerifyPaths)
+    #: Whether truststore can be imported (native verification on macOS and Windows).
     truststore: bool = False
+    #: Whether wincertstore can be imported (PyPy on Windows).
     wincertstore: bool = False
+    #: ``ssl.enum_certificates`` or a stand-in (Windows stores); ``None`` elsewhere.
     enum_certificates: EnumCertificates | None = None
     #: The same rows through the wincertstore package (used without ``enum_certificates``):
     #: the package itself on a machine, the recorded ``wincertstore_stores`` of a tree
     #: (``None``: the tree records none).
     wincertstore_stores: EnumCertificates | None = _read_wincertstore_package
+    #: Runs macOS's ``security`` tool, or a stand-in; ``None`` elsewhere.
     security: SecurityRunner | None = None
     #: Directories searched for ``trustresolve.ini`` (user first); ``None``: ask platformdirs.
     config_dirs: tuple[str, ...] | None = None
@@ -126,6 +137,7 @@ class PlatformFacts:
 
     @property
     def fs(self) -> FileSystem:
+        """The file system confined to :attr:`root`."""
         return FileSystem(self.root)
 
     @property
@@ -135,6 +147,7 @@ class PlatformFacts:
 
     @property
     def python_version_info(self) -> tuple[int, ...]:
+        """:attr:`python_version` as ``(major, minor)``."""
         return tuple(int(part) for part in self.python_version.split(".")[:2] if part.isdigit())
 
     def getenv(self, name: str) -> str | None:
@@ -143,6 +156,7 @@ class PlatformFacts:
         return value or None
 
     def describe(self) -> dict[str, Any]:
+        """The facts ``--which`` reports (``Resolution.platform``), as JSON-ready data."""
         return {
             "platform": self.platform,
             "os_family": self.os_family,

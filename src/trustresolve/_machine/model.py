@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .words import counted
+
 __all__ = ["OUTCOMES", "Attempt", "Outcome", "Resolution", "SourceKind", "TrustSource"]
 
 Outcome = Literal[
@@ -41,25 +43,36 @@ class TrustSource:
     to the cache. ``display_cafile``/``display_capath`` are the paths as the platform names them.
     """
 
+    #: The backend that found it (``env``, ``config``, ``distro``, ``windows``...).
     backend: str
+    #: ``file``, ``dir``, ``data`` (PEM in memory) or ``native`` (the OS verifies).
     kind: SourceKind
+    #: A PEM bundle path for ``load_verify_locations(cafile=...)``, or ``None``.
     cafile: str | None = None
+    #: A hashed (``c_rehash``) directory for ``load_verify_locations(capath=...)``, or ``None``.
     capath: str | None = None
+    #: PEM text of a store that exists only in memory (Windows, macOS snapshots), or ``None``.
     cadata: str | None = None
+    #: How many distinct certificates the store holds.
     cert_count: int = 0
+    #: ``cafile`` as the platform names it (inside a ``--root`` tree: the path in the tree).
     display_cafile: str | None = None
+    #: ``capath`` as the platform names it.
     display_capath: str | None = None
+    #: Problems worth knowing that did not stop the store from being used.
     warnings: tuple[str, ...] = ()
-    # A snapshot for where()/contents() when the source verifies natively (architecture §7).
+    #: For a ``native`` source, the snapshot :func:`where` and :func:`contents` use
+    #: (architecture §2 #3); else ``None``.
     fallback: TrustSource | None = field(default=None, compare=False)
     #: ``cafile`` alone holds every certificate of the store (no directory adds any).
     cafile_complete: bool = field(default=True, compare=False)
     #: The DER encoding of every certificate counted in ``cert_count``, in store order.
     certificates: tuple[bytes, ...] = field(default=(), compare=False, repr=False)
     #: Subjects of roots the store holds but whose trust settings (OpenSSL ``TRUSTED
-    #: CERTIFICATE`` blocks) reject them for TLS servers, or trust them for other purposes only
-    #: (e-mail, code signing); none of them is in ``certificates``.
+    #: CERTIFICATE`` blocks) reject them for TLS servers; none of them is in ``certificates``.
     rejected_roots: tuple[str, ...] = field(default=(), compare=False)
+    #: Subjects of roots whose trust settings trust them for other purposes only (e-mail, code
+    #: signing); none of them is in ``certificates``.
     other_purpose_roots: tuple[str, ...] = field(default=(), compare=False)
 
     @property
@@ -76,6 +89,7 @@ class TrustSource:
         return self.fallback if self.verified_by_os else self
 
     def as_dict(self) -> dict[str, Any]:
+        """The source as JSON-ready data (``--which --json``): paths as the platform names them."""
         document = self._as_dict()
         if self.rejected_roots or self.other_purpose_roots:  # the key only where it says something
             document["not_tls_roots"] = {
@@ -105,13 +119,20 @@ class TrustSource:
 class Attempt:
     """One backend's (or one candidate's) answer: what was looked at, what happened and why."""
 
+    #: The backend that made the attempt.
     backend: str
+    #: The path (or store name) looked at; ``None`` for an attempt about the backend as a whole.
     location: str | None
+    #: One of ``used``, ``skipped``, ``missing``, ``empty``, ``invalid``, ``unreadable``,
+    #: ``insecure``, ``failed`` (architecture §3).
     outcome: Outcome
+    #: Why, in words: what was found, or why it was not used.
     detail: str
+    #: Problems noticed along the way.
     warnings: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
+        """The attempt as JSON-ready data (one entry of ``attempts`` in ``--which --json``)."""
         return {
             "backend": self.backend,
             "location": self.location,
@@ -125,12 +146,17 @@ class Attempt:
 class Resolution:
     """The chosen source (``None`` when nothing was usable) and every attempt, in order."""
 
+    #: The store to use, or ``None`` when no backend found a usable one.
     source: TrustSource | None
+    #: Every backend's answer, in the order they were tried.
     attempts: tuple[Attempt, ...]
+    #: What was known about the machine (platform, interpreter, root, compiled-in paths).
     platform: dict[str, Any] = field(default_factory=dict)
+    #: Every ``trustresolve.ini`` read, user file first.
     config_files: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
+        """The resolution as JSON-ready data: what ``--which --json`` prints."""
         return {
             "source": self.source.as_dict() if self.source else None,
             "attempts": [attempt.as_dict() for attempt in self.attempts],
@@ -159,14 +185,18 @@ class Resolution:
 def _explain_source(source: TrustSource | None) -> list[str]:
     if source is None:
         return ["No usable CA trust store was found."]
-    lines = [f"Trust store: {source.backend} ({source.kind}), {source.cert_count} certificates"]
+    lines = [
+        f"Trust store: {source.backend} ({source.kind}), "
+        f"{counted(source.cert_count, 'certificate')}"
+    ]
     if source.display_cafile or source.cafile:
         lines.append(f"  file:      {source.display_cafile or source.cafile}")
     if source.display_capath or source.capath:
         lines.append(f"  directory: {source.display_capath or source.capath}")
     if source.fallback is not None:
         fb = source.fallback
-        lines.append(f"  where():   snapshot from {fb.backend}, {fb.cert_count} certificates")
+        where = f"snapshot from {fb.backend}, {counted(fb.cert_count, 'certificate')}"
+        lines.append(f"  where():   {where}")
     lines += _not_tls_lines(source.rejected_roots, "rejected for TLS by trust settings")
     lines += _not_tls_lines(source.other_purpose_roots, "trusted for other purposes only")
     lines += [f"  WARNING:   {w}" for w in source.warnings]

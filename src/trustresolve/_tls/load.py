@@ -26,10 +26,9 @@ import os
 import ssl
 import stat
 import threading
-import warnings
 from dataclasses import dataclass
 
-from .._errors import TrustResolveError, TrustSourceLoadError
+from .._errors import TrustResolveError, TrustSourceLoadError, warn_caller
 from .._limits import LAZY_BUNDLE_BYTES
 from .._machine.fs import HASHED_NAME
 from .._machine.model import TrustSource
@@ -134,7 +133,8 @@ def _make_plan(source: TrustSource) -> _Plan:
         message = f"trustresolve loads the CA bundle eagerly (slower, same trust): {exc}"
         if message not in _warned:
             _warned.add(message)
-            warnings.warn(message, RuntimeWarning, stacklevel=4)
+            # The caller's line, however deep the public entry point that got here.
+            warn_caller(message, RuntimeWarning)
         return _EAGER
     except OSError:
         return _EAGER  # loading the source as given reports the problem, as it always has

@@ -713,18 +713,22 @@ class TLSOptions:
 
     @property
     def verify_mode(self) -> ssl.VerifyMode:
+        """``CERT_REQUIRED``; ``CERT_NONE`` with ``tlsAllowInvalidCertificates``/``tlsInsecure``."""
         return self._settings.verify_mode
 
     @property
     def check_hostname(self) -> bool:
+        """Whether the server's name is checked (off with ``tlsAllowInvalidHostnames``)."""
         return self._settings.check_hostname
 
     @property
     def ca_file(self) -> str | None:
+        """``tlsCAFile``: the CA file that replaces the resolved store, or ``None``."""
         return self._settings.ca_file
 
     @property
     def certificate_key_file(self) -> str | None:
+        """``tlsCertificateKeyFile``: the client certificate (and key), or ``None``."""
         return self._settings.certificate_key_file
 
     @property
@@ -734,18 +738,22 @@ class TLSOptions:
 
     @property
     def certificate_key_file_password(self) -> str | None:
+        """``tlsCertificateKeyFilePassword``; never shown by ``repr()`` or messages."""
         return self._settings.passphrase
 
     @property
     def crl_file(self) -> str | None:
+        """``tlsCRLFile``: a PEM file of CRLs checked for the leaf, or ``None``."""
         return self._settings.crl_file
 
     @property
     def disable_ocsp_endpoint_check(self) -> bool:
+        """``tlsDisableOCSPEndpointCheck`` (validated; :mod:`ssl` does no OCSP)."""
         return self._settings.disable_ocsp_endpoint_check
 
     @property
     def disable_certificate_revocation_check(self) -> bool:
+        """``tlsDisableCertificateRevocationCheck`` (validated only)."""
         return self._settings.disable_certificate_revocation_check
 
     def spelling(self, setting: str) -> str:
