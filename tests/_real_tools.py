@@ -26,8 +26,7 @@ import pytest
 import trustme
 
 import trustresolve
-from _memory_tls import memory_handshake
-from tls_servers import server_context
+from support.servers import memory_handshake, server_context
 from trustresolve._machine.facts import PlatformFacts
 from trustresolve._machine.model import Resolution
 from trustresolve._store import resolve as _resolve

@@ -13,7 +13,7 @@ import pytest
 import trustme
 
 import trustresolve
-from _memory_tls import memory_handshake
+from support.servers import memory_handshake
 from trustresolve import NoTrustStoreError, PlatformFacts
 
 HOST = "db.internal"

@@ -22,18 +22,17 @@ import trustme
 from cryptography import x509
 
 import trustresolve
-from _diag_servers import (
+from support.ca import crl_revoking, leaf_with_aia
+from support.servers import (
     closed_port,
-    crl_revoking,
     leaf_context,
     leaf_only_context,
-    leaf_with_aia,
     plain_handler,
     serve,
-    server_context,
     silent_handler,
     tls_handler,
 )
+from support.servers import pem_server_context as server_context
 from trustresolve._cli.connect import Cause, diagnose, parse_target, protocol_advice
 from trustresolve._cli.main import main
 

@@ -17,16 +17,16 @@ import pytest
 import trustme
 
 import trustresolve
-from _diag_servers import (
+from support.ca import crafted_leaf
+from support.servers import (
     closed_port,
-    crafted_leaf,
     first_then,
     leaf_context,
     serve,
-    server_context,
     tls_handler,
     trickling_handler,
 )
+from support.servers import pem_server_context as server_context
 from trustresolve._cli.connect import Cause, diagnose
 from trustresolve._cli.main import main
 from trustresolve._cli.terminal import safe

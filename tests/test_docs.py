@@ -38,8 +38,7 @@ import pytest
 import trustme
 
 import trustresolve
-from _memory_tls import memory_handshake
-from tls_servers import TLSServer, http_ok, pinned_store, server_context
+from support.servers import TLSServer, http_ok, memory_handshake, pinned_store, server_context
 from trustresolve._backends.config import read_config
 from trustresolve._machine.facts import PlatformFacts
 

@@ -21,9 +21,8 @@ from pathlib import Path
 import pytest
 import trustme
 
-from _diag_servers import leaf_context, serve, tls_handler
-from _fixture_trees import tree
-from _memory_tls import memory_handshake
+from support.servers import leaf_context, memory_handshake, serve, tls_handler
+from support.trees import tree
 from trustresolve import NoTrustStoreError, PlatformFacts, resolve
 from trustresolve._cli.hook import PTH_NAME, install_hook
 from trustresolve._tls.load import load_source

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import pytest
 import trustme
 
-from tls_servers import TLSServer, http_ok, mongodb_responder, server_context
+from support.servers import TLSServer, http_ok, mongodb_responder, server_context
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -25,7 +25,7 @@ import requests
 import trustme
 
 import trustresolve
-from tls_servers import TLSServer, http_ok, pinned_store, server_context
+from support.servers import TLSServer, http_ok, pinned_store, server_context
 from trustresolve import InsecureContextWarning
 
 if TYPE_CHECKING:

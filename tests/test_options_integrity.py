@@ -26,8 +26,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import trustresolve
-from _memory_tls import memory_handshake
-from tls_servers import pinned_store
+from support.servers import memory_handshake, pinned_store
 from trustresolve import (
     ConfigurationError,
     InsecureContextWarning,

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from _memory_tls import memory_handshake
+from support.servers import memory_handshake
 from trustresolve import ConfigurationError, NoTrustStoreError, TrustResolveError
 from trustresolve._machine.facts import PlatformFacts
 from trustresolve._machine.model import TrustSource
@@ -113,7 +113,7 @@ def test_a_private_chain_is_safe(tmp_path: Path) -> None:
 
 @posix_only
 def test_a_writable_grandparent_is_named_with_the_fix(tmp_path: Path) -> None:
-    top = tmp_path / "shared"
+    top = tmp_path / "common"
     (top / "deeper").mkdir(parents=True)
     (top / "deeper" / "f.pem").write_text("x")
     top.chmod(0o777)
@@ -197,7 +197,7 @@ def test_hashed_entries_linking_into_a_writable_directory_are_flagged(tmp_path: 
 def test_a_config_file_others_can_change_is_refused(tmp_path: Path, pki: Pki) -> None:
     evil_pem = tmp_path / "evil.pem"
     evil_pem.write_bytes(pki.evil.cert_pem.bytes())
-    shared = tmp_path / "shared"
+    shared = tmp_path / "common"
     shared.mkdir()
     ini = shared / "trustresolve.ini"
     ini.write_text(f"[trustresolve]\ncafile = {evil_pem}\n")
@@ -283,7 +283,7 @@ def test_a_stamp_from_another_machine_does_not_vouch_for_an_entry(pki: Pki) -> N
 
 @posix_only
 def test_a_cache_under_a_writable_directory_is_refused(tmp_path: Path, pki: Pki) -> None:
-    shared = tmp_path / "shared"
+    shared = tmp_path / "common"
     shared.mkdir()
     shared.chmod(0o777)
     root = shared / "cache"
@@ -388,7 +388,7 @@ def _child(code: str, env: dict[str, str], *args: str) -> subprocess.CompletedPr
 
 _HANDSHAKES = (
     "import ssl, sys, trustme, trustresolve\n"
-    "from _memory_tls import memory_handshake\n"
+    "from support.servers import memory_handshake\n"
     "def server(leaf_pem, key_pem):\n"
     "    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
     "    context.load_cert_chain(leaf_pem, key_pem)\n"

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tls_servers import TLSServer, server_context
+from support.servers import TLSServer, server_context
 from trustresolve import ConfigurationError, NoTrustStoreError, context_from_options
 from trustresolve._machine.facts import PlatformFacts
 from trustresolve._machine.model import Resolution, TrustSource

@@ -23,7 +23,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from _memory_tls import memory_handshake
 from _real_tools import (
     Authority,
     P11Kit,
@@ -38,6 +37,7 @@ from _real_tools import (
     trustresolve_context,
     verified,
 )
+from support.servers import memory_handshake
 from trustresolve._machine.fs import MAX_BUNDLE_BYTES
 from trustresolve._machine.model import Resolution
 

@@ -16,7 +16,7 @@ import pytest
 import trustme
 
 import trustresolve
-from _memory_tls import memory_handshake
+from support.servers import memory_handshake
 from trustresolve._tls import load as _load
 
 HOST = "db.internal"

@@ -248,3 +248,8 @@ def crafted_leaf(
         not_after=NOW + 30 * DAY,
     )
     return leaf.pem, leaf.key_pem
+
+
+def crl_revoking(ca: trustme.CA, leaf: trustme.LeafCert) -> bytes:
+    """A PEM CRL from ``ca`` that revokes ``leaf``."""
+    return signed_crl(ca, [leaf])
