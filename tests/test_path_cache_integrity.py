@@ -436,6 +436,21 @@ def test_a_fifo_named_like_a_hash_never_blocks(tmp_path: Path, pki: Pki, named_a
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_directory_only_store_with_a_fifo_never_blocks(tmp_path: Path, pki: Pki) -> None:
+    # No bundle, so no lazy plan: the store is loaded as given, and OpenSSL's by_dir would open
+    # the FIFO (named after EVIL) while verifying EVIL's server, and wait for a writer forever.
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    (certs / f"{_hash(pki.good)}.0").write_bytes(pki.good.cert_pem.bytes())
+    os.mkfifo(certs / f"{_hash(pki.evil)}.0")
+    code = _HANDSHAKES + "print(verdict(trustresolve.create_default_context()))\n"
+    env = {"SSL_CERT_DIR": str(certs), _cache.ENV_VAR: str(tmp_path / "cache")}
+    done = _child(code, env, *_server_files(pki, tmp_path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.split("\n")[0] == "(True, False)"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 @pytest.mark.usefixtures("fresh_process", "own_cache")
 def test_a_directory_with_a_fifo_is_not_handed_to_openssl(tmp_path: Path, pki: Pki) -> None:
     bundle = tmp_path / "good.pem"

@@ -34,7 +34,7 @@ from .._machine.fs import HASHED_NAME
 from .._machine.model import TrustSource
 from .._store import cache as _cache
 from .._x509.der import Certificate, DERError
-from .._x509.pem import scan_pem
+from .._x509.pem import der_to_pem, scan_pem
 from .._x509.subject_hash import name_hash, name_hash_old
 
 __all__ = ["load_source"]
@@ -87,10 +87,7 @@ def load_source(context: ssl.SSLContext, source: TrustSource) -> None:
             for capath in plan.capaths:
                 context.load_verify_locations(capath=capath)
             return
-        if source.cafile or source.capath:
-            context.load_verify_locations(cafile=source.cafile, capath=source.capath)
-        if source.cadata:
-            context.load_verify_locations(cadata=source.cadata)
+        _load_as_given(context, source)
     except (OSError, ssl.SSLError, ValueError) as exc:
         path = source.cafile or source.capath
         raise TrustSourceLoadError(
@@ -99,6 +96,39 @@ def load_source(context: ssl.SSLContext, source: TrustSource) -> None:
             backend=source.backend,
             path=path,
         ) from exc
+
+
+def _load_as_given(context: ssl.SSLContext, source: TrustSource) -> None:
+    """The source as given, except a directory OpenSSL must not be handed.
+
+    A hashed name that is a FIFO, device, socket or directory would block (or fail) OpenSSL's
+    by_dir lookup at handshake time, long after this call: such a directory is not given as a
+    ``capath``; the certificates of its regular hashed entries are loaded instead.
+    """
+    dirs = _dirs(source)
+    odd = [directory for directory in dirs if _special(_hashed_entries(directory))]
+    capath = os.pathsep.join(d for d in dirs if d not in odd) or None
+    if source.cafile or capath:
+        context.load_verify_locations(cafile=source.cafile, capath=capath)
+    if source.cadata:
+        context.load_verify_locations(cadata=source.cadata)
+    for directory in odd:
+        pem = _regular_entries_pem(directory)
+        if pem:
+            context.load_verify_locations(cadata=pem)
+
+
+def _regular_entries_pem(directory: str) -> str:
+    """The TLS roots of ``directory``'s regular hashed files, as one PEM text."""
+    blocks = []
+    for name, info in sorted(_hashed_entries(directory).items()):
+        if info is None or not stat.S_ISREG(info.st_mode):
+            continue
+        with contextlib.suppress(OSError):
+            data = _read(os.path.join(directory, name))
+            if data is not None:
+                blocks += [der_to_pem(cert.der) for cert in scan_pem(data).certificates]
+    return "".join(blocks)
 
 
 def _plan_for(source: TrustSource) -> _Plan:
