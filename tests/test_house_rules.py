@@ -7,6 +7,9 @@ second copy of a shared table appears.
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -136,3 +139,28 @@ def test_no_second_string_table() -> None:
             continue
         text = path.read_text(encoding="utf-8")
         assert '"utf-16-be"' not in text, f"{path} decodes DER strings itself"
+
+
+def test_hooks_installed_by_the_previous_release_still_activate(tmp_path: Path) -> None:
+    # A .pth written before the move runs `from trustresolve._hook import activate`.
+
+    import trustme
+
+    trustme.CA().cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    (tmp_path / "trustresolve.ini").write_text("[trustresolve]\ncafile = ca.pem\nnative = false\n")
+    env = {k: v for k, v in os.environ.items() if k not in {"SSL_CERT_FILE", "SSL_CERT_DIR"}}
+    env["TRUSTRESOLVE_CONFIG"] = str(tmp_path / "trustresolve.ini")
+    code = (
+        "import os\nfrom trustresolve._hook import activate\n"
+        "pairs = activate()\nprint(os.environ['SSL_CERT_FILE'] == dict(pairs)['SSL_CERT_FILE'])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
