@@ -90,6 +90,13 @@ EXPLICIT_CA_CLIENTS = {
         "pool = urllib3.PoolManager(retries=0, ca_certs=OTHER_CA)\n"
         "return pool.request('GET', URL).data.decode()"
     ),
+    "urllib-installed-opener": (
+        "import ssl, urllib.request\n"
+        "context = ssl.create_default_context(cafile=OTHER_CA)\n"
+        "handler = urllib.request.HTTPSHandler(context=context)\n"
+        "urllib.request.install_opener(urllib.request.build_opener(handler))\n"
+        "with urllib.request.urlopen(URL, timeout=10) as r:\n    return r.read().decode()"
+    ),
     "ssl-cafile": (
         "import socket, ssl\n"
         "ctx = ssl.create_default_context(cafile=OTHER_CA)\n"

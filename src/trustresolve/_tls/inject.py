@@ -32,6 +32,7 @@ import ssl
 import sys
 import threading
 import warnings
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -73,6 +74,10 @@ class _State:
     swaps: list[_Swap] = field(default_factory=list)
     # Preloaded-context holders already imported at injection (swapped, so restored by undo).
     preloaded_at_injection: set[str] = field(default_factory=set)
+    # Contexts that got the resolved store from the patched load_default_certs.
+    loaded: weakref.WeakSet[ssl.SSLContext] = field(default_factory=weakref.WeakSet)
+    # urllib.request's cached default opener before injection (None: none cached).
+    urllib_opener: Any = None
 
 
 _active: dict[str, _State] = {}  # "state" -> the injection in effect (no `global` needed)
@@ -110,6 +115,7 @@ def inject_into_ssl() -> None:
             _swap(state, ssl.SSLContext, "load_verify_locations", _patched_load_verify_locations)
             _swap_pyopenssl_context(state)
             _swap_preloaded_contexts(state)
+            _forget_urllib_default_opener(state)
         except BaseException:
             del _active["state"]
             for swap in reversed(state.swaps):
@@ -130,6 +136,7 @@ def extract_from_ssl() -> None:
         for swap in reversed(state.swaps):
             swap.undo()
         _rebuild_preloaded_contexts(state)
+        _restore_urllib_default_opener(state)
 
 
 def is_injected() -> bool:
@@ -169,6 +176,8 @@ def _patched_load_default_certs(
         return
     _warn_if_called_by_pymysql()
     load_source(self, source)
+    if state is not None:
+        state.loaded.add(self)
 
 
 def _patched_load_verify_locations(
@@ -284,3 +293,49 @@ def _rebuilt_context(module_name: str, module: Any) -> ssl.SSLContext:
     context = urllib3_ssl.create_urllib3_context()
     context.load_verify_locations(module.DEFAULT_CA_BUNDLE_PATH)
     return context
+
+
+def _forget_urllib_default_opener(state: _State) -> None:
+    """``urlopen()`` caches the opener it builds, and from Python 3.12 its HTTPS handler makes
+    its context when built: drop a cached *default* opener, so the next ``urlopen()`` builds
+    one under injection. An opener the user installed (other handlers, or a context whose
+    roots are not ``ssl``'s defaults) is kept."""
+    module = sys.modules.get("urllib.request")
+    opener = getattr(module, "_opener", None)
+    if opener is None or not _is_default_opener(module, opener, _default_stats(state)):
+        return
+    state.urllib_opener = opener
+    module._opener = None  # type: ignore[union-attr]
+
+
+def _restore_urllib_default_opener(state: _State) -> None:
+    """After the patches are undone: an opener ``urlopen()`` cached during injection holds the
+    resolved store; put back the one from before (or none), so the next call builds anew."""
+    module = sys.modules.get("urllib.request")
+    opener = getattr(module, "_opener", None)
+    if opener is None:
+        if state.urllib_opener is not None:
+            module._opener = state.urllib_opener  # type: ignore[union-attr]
+        return
+    contexts = [getattr(handler, "_context", None) for handler in opener.handlers]
+    if any(context is not None and context in state.loaded for context in contexts):
+        module._opener = state.urllib_opener  # type: ignore[union-attr]
+
+
+def _default_stats(state: _State) -> dict[str, int]:
+    """What ``ssl``'s own defaults load (the patches may already be in place)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    state.stdlib_load_default_certs(context)
+    return context.cert_store_stats()
+
+
+def _is_default_opener(module: Any, opener: Any, default_stats: dict[str, int]) -> bool:
+    """Whether ``opener`` is what ``urlopen()`` builds itself (``build_opener()``, no context)."""
+    default_types = {type(handler) for handler in module.build_opener().handlers}
+    if {type(handler) for handler in opener.handlers} != default_types:
+        return False
+    for handler in opener.handlers:
+        context = getattr(handler, "_context", None)
+        if isinstance(context, ssl.SSLContext) and context.cert_store_stats() != default_stats:
+            return False
+    return True
