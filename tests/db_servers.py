@@ -84,7 +84,7 @@ def make_pki(directory: Path) -> Pki:
         paths[kind] = (str(cert), str(key))
     crl = directory / "crl.pem"
     crl.write_bytes(signed_crl(ca, [leaves["revoked"]]))
-    client = ca.issue_cert("client")
+    client = ca.issue_cert("client", common_name="client")
     client_cert = directory / "client.crt"
     client_cert.write_bytes(client.cert_chain_pems[0].bytes())
     key = serialization.load_pem_private_key(client.private_key_pem.bytes(), None)
