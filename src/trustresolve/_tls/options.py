@@ -579,6 +579,10 @@ class TLSOptions:
     def from_uri(cls, uri: str, **kwargs: Any) -> TLSOptions:
         """Parse the TLS options of a ``mongodb://`` or ``mongodb+srv://`` URI.
 
+        ``postgresql://``/``postgres://``, ``mysql://``/``mariadb://`` and ``redis://``/
+        ``rediss://`` URIs are read in their own families' vocabularies (see :attr:`dialect`);
+        their rejections are errors, never warnings.
+
         Keyword arguments, if any, override the URI's options and the conflict rules run again
         on the merged set. An invalid value in the URI warns (:class:`TLSOptionWarning`) and is
         ignored; an invalid keyword argument, a conflict or an unreadable file raises
