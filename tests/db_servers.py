@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -120,10 +121,20 @@ def _give_away(path: Path) -> None:
         for name in [*dirs, *files]:
             os.chown(os.path.join(root, name), nobody.pw_uid, nobody.pw_gid)
     os.chown(path, nobody.pw_uid, nobody.pw_gid)
-    parent = path.parent
-    while str(parent) not in ("/", "/tmp"):  # the path must be searchable by nobody
-        os.chmod(parent, os.stat(parent).st_mode | 0o011)
-        parent = parent.parent
+
+
+@contextlib.contextmanager
+def _server_directory(name: str) -> Iterator[Path]:
+    """A fresh directory straight under the temporary directory, removed afterwards.
+
+    Not under pytest's tmp_path: pytest makes its root 0700 again whenever a session starts,
+    which would lock the unprivileged server out of its own files.
+    """
+    directory = Path(tempfile.mkdtemp(prefix=f"trustresolve-{name}-"))
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def free_port() -> int:
@@ -210,9 +221,12 @@ def _server_files(pki: Pki, directory: Path, kind: str) -> tuple[str, str, str, 
 
 
 @contextlib.contextmanager
-def redis_server(
-    pki: Pki, directory: Path, *, kind: str = "good", auth_clients: bool = False
-) -> Iterator[Server]:
+def redis_server(pki: Pki, *, kind: str = "good", auth_clients: bool = False) -> Iterator[Server]:
+    with _server_directory("redis") as directory:
+        yield from _redis(pki, directory, kind, auth_clients)
+
+
+def _redis(pki: Pki, directory: Path, kind: str, auth_clients: bool) -> Iterator[Server]:
     executable = binary("redis-server")
     assert executable is not None
     directory.mkdir(parents=True, exist_ok=True)
@@ -235,8 +249,13 @@ def redis_server(
 
 
 @contextlib.contextmanager
-def postgresql(pki: Pki, directory: Path, *, kind: str = "good") -> Iterator[Server]:
+def postgresql(pki: Pki, *, kind: str = "good") -> Iterator[Server]:
     """PostgreSQL with TLS; ``postgres`` is trusted over TLS, ``client`` needs its certificate."""
+    with _server_directory("postgresql") as directory:
+        yield from _postgresql(pki, directory, kind)
+
+
+def _postgresql(pki: Pki, directory: Path, kind: str) -> Iterator[Server]:
     initdb = binary("initdb", POSTGRES_BIN)
     postgres = binary("postgres", POSTGRES_BIN)
     assert initdb is not None and postgres is not None
@@ -274,8 +293,13 @@ def postgresql(pki: Pki, directory: Path, *, kind: str = "good") -> Iterator[Ser
 
 
 @contextlib.contextmanager
-def mariadb(pki: Pki, directory: Path, *, kind: str = "good") -> Iterator[Server]:
+def mariadb(pki: Pki, *, kind: str = "good") -> Iterator[Server]:
     """MariaDB with TLS; ``app``/``app-pw`` over any TLS, ``x509`` needs a client certificate."""
+    with _server_directory("mariadb") as directory:
+        yield from _mariadb(pki, directory, kind)
+
+
+def _mariadb(pki: Pki, directory: Path, kind: str) -> Iterator[Server]:
     install = binary("mariadb-install-db") or binary("mysql_install_db")
     mariadbd = binary("mariadbd") or binary("mysqld")
     assert install is not None and mariadbd is not None

@@ -28,11 +28,10 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 
 
 @pytest.fixture(scope="module")
-def servers(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int]]:
-    root = tmp_path_factory.mktemp("mariadb")
+def servers(pki: Pki) -> Iterator[dict[str, int]]:
     with contextlib.ExitStack() as stack:
         yield {
-            kind: stack.enter_context(mariadb(pki, root / kind, kind=kind)).port
+            kind: stack.enter_context(mariadb(pki, kind=kind)).port
             for kind in ("good", "wrong_host", "expired", "revoked")
         }
 

@@ -28,11 +28,10 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 
 
 @pytest.fixture(scope="module")
-def servers(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int]]:
-    root = tmp_path_factory.mktemp("pg")
+def servers(pki: Pki) -> Iterator[dict[str, int]]:
     with contextlib.ExitStack() as stack:
         ports = {
-            kind: stack.enter_context(postgresql(pki, root / kind, kind=kind)).port
+            kind: stack.enter_context(postgresql(pki, kind=kind)).port
             for kind in ("good", "wrong_host", "expired", "evil")
         }
         yield ports
@@ -129,11 +128,11 @@ def test_cert_auth_with_an_encrypted_key(connect: Any, pki: Pki, servers: dict[s
 
 
 @CLIENTS
-def test_crl_revokes(connect: Any, pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_crl_revokes(connect: Any, pki: Pki) -> None:
     options = TLSOptions.from_kwargs(
         dialect="postgresql", sslmode="verify-full", sslrootcert=pki.ca_pem, sslcrl=pki.crl
     )
-    with postgresql(pki, tmp_path_factory.mktemp("pg-revoked"), kind="revoked") as server:
+    with postgresql(pki, kind="revoked") as server:
         assert _refused(connect, options, server.port)
         plain = TLSOptions.from_kwargs(
             dialect="postgresql", sslmode="verify-full", sslrootcert=pki.ca_pem

@@ -31,14 +31,13 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 
 
 @pytest.fixture(scope="module")
-def servers(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int]]:
+def servers(pki: Pki) -> Iterator[dict[str, int]]:
     """One Redis per server certificate, and one that requires client certificates."""
-    root = tmp_path_factory.mktemp("redis")
     ports: dict[str, int] = {}
     with contextlib_exit_stack() as stack:
         for kind in ("good", "wrong_host", "expired", "evil"):
-            ports[kind] = stack.enter_context(redis_server(pki, root / kind, kind=kind)).port
-        mtls = stack.enter_context(redis_server(pki, root / "mtls", auth_clients=True))
+            ports[kind] = stack.enter_context(redis_server(pki, kind=kind)).port
+        mtls = stack.enter_context(redis_server(pki, auth_clients=True))
         ports["mtls"] = mtls.port
         yield ports
 
