@@ -565,3 +565,13 @@ def test_equality_includes_the_dialect() -> None:
     assert a == TLSOptions.from_kwargs(dialect="postgresql", sslmode="verify-full")
     assert a != TLSOptions.from_kwargs(dialect="postgresql", sslmode="verify-ca")
     assert a != TLSOptions.from_kwargs(tls=True)
+
+
+def test_context_from_options_takes_the_dialect(pki: dict[str, object]) -> None:
+    context = trustresolve.context_from_options(
+        dialect="postgres", sslmode="verify-full", sslrootcert=pki["ca_pem"]
+    )
+    assert _handshake(context, pki["good"]) is None
+    assert _handshake(context, pki["evil"]) is not None
+    assert trustresolve.context_from_options(dialect="redis") is None
+    assert TLSOptions.from_kwargs(dialect="mariadb").dialect == "mysql"
