@@ -52,7 +52,9 @@ def _pymysql(options: TLSOptions, port: int, user: str = "app") -> bool:
 
 
 def _aiomysql(options: TLSOptions, port: int, user: str = "app") -> bool:
-    aiomysql = pytest.importorskip("aiomysql", reason="aiomysql is not installed here")
+    aiomysql = pytest.importorskip(
+        "aiomysql", reason="aiomysql is not installed for this interpreter"
+    )
     kwargs = options.driver_kwargs()
     assert set(kwargs) == {"ssl"}  # aiomysql takes the context as ssl= too
 

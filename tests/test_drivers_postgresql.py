@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import platform
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +15,11 @@ from db_servers import CLIENT_KEY_PASSWORD, HOST, POSTGRES_BIN, Pki, binary, mak
 from support.servers import pinned_store
 from trustresolve import TLSOptions
 
+if platform.python_implementation() != "CPython":  # before the import: it fails at GC time
+    pytest.skip(
+        "psycopg supports CPython only (its ctypes libpq wrapper fails on PyPy)",
+        allow_module_level=True,
+    )
 psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed for this interpreter")
 
 pytestmark = pytest.mark.skipif(
@@ -47,7 +53,7 @@ def _psycopg(options: TLSOptions, port: int, user: str = "postgres") -> bool:
 
 
 def _asyncpg(options: TLSOptions, port: int, user: str = "postgres") -> bool:
-    asyncpg = pytest.importorskip("asyncpg", reason="asyncpg is not installed here")
+    asyncpg = pytest.importorskip("asyncpg", reason="asyncpg is not installed for this interpreter")
 
     async def run() -> bool:
         conn = await asyncpg.connect(
