@@ -157,13 +157,23 @@ def build_context(
     """
     source = _trust_source_for(options, native=native)
     context = _new_client_context(source)
-    _set_minimum_version(context, minimum_version)
-    if options.ca_file:
-        _load_ca_file(context, options.spelling("tlsCAFile"), options.ca_file)
+    _set_minimum_version(
+        context, options.minimum_version if minimum_version is None else minimum_version
+    )
+    if options.maximum_version is not None:
+        context.maximum_version = options.maximum_version
+    if _names_own_ca(options):
+        _load_own_cas(context, options)
     elif source is not None:
         _load_resolved(context, source)
     if options.crl_file:
         _load_crl(context, options.spelling("tlsCRLFile"), options.crl_file)
+    if options.crl_path:
+        _load_crl_directory(context, options)
+    if options.crl_check_chain and (options.crl_file or options.crl_path):
+        context.verify_flags |= ssl.VERIFY_CRL_CHECK_CHAIN
+    if options.alpn_protocols:
+        context.set_alpn_protocols(list(options.alpn_protocols))
     if options.certificate_key_file:
         _load_client_certificate(context, options)
     # The same strictness as create_default_context(): a driver's context is never weaker
@@ -180,7 +190,7 @@ def _trust_source_for(options: ContextSettings, *, native: bool = True) -> Trust
     works on a machine without any store. A CRL needs OpenSSL to verify the chain, so a native
     (OS-verified) source is used through its snapshot then.
     """
-    if options.ca_file or options.verify_mode == ssl.CERT_NONE:
+    if _names_own_ca(options) or options.verify_mode == ssl.CERT_NONE:
         return None
     source = resolved_source(native=native)
     if source.verified_by_os and options.crl_file:
@@ -194,6 +204,54 @@ def _trust_source_for(options: ContextSettings, *, native: bool = True) -> Trust
             raise ConfigurationError(msg)
         return snapshot
     return source
+
+
+def _names_own_ca(options: ContextSettings) -> bool:
+    return bool(options.ca_file or options.ca_path or options.ca_data)
+
+
+def _load_own_cas(context: ssl.SSLContext, options: ContextSettings) -> None:
+    """The caller's CA file, directory and data, together replacing the resolved store."""
+    if options.ca_file:
+        _load_ca_file(context, options.spelling("tlsCAFile"), options.ca_file)
+    if options.ca_path:
+        option = options.spelling("ca_path")
+        if not os.path.isdir(options.ca_path):
+            msg = f"{option}: {options.ca_path!r} is not a directory of hashed CA certificates"
+            raise ConfigurationError(msg)
+        context.load_verify_locations(capath=options.ca_path)
+    if options.ca_data:
+        option = options.spelling("ca_data")
+        before = context.cert_store_stats()["x509"]
+        try:
+            context.load_verify_locations(cadata=options.ca_data)
+        except (ssl.SSLError, ValueError, TypeError) as exc:
+            msg = f"{option} could not be loaded ({_reason(exc)}); it must be PEM text or DER bytes"
+            raise ConfigurationError(msg) from exc
+        if context.cert_store_stats()["x509"] == before:
+            msg = f"{option} holds no certificate; it must be PEM text or DER bytes of CAs"
+            raise ConfigurationError(msg)
+
+
+def _load_crl_directory(context: ssl.SSLContext, options: ContextSettings) -> None:
+    """Each file of a CRL directory, loaded as a CRL file.
+
+    Not ``load_verify_locations(capath=...)``: a certificate in that directory would become a
+    trusted root; file by file, :func:`_load_crl` refuses such a file.
+    """
+    option = options.spelling("crl_path")
+    directory = options.crl_path
+    assert directory is not None  # the caller checked
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError as exc:
+        reason = exc.strerror or exc
+        msg = f"{option}: cannot list {directory!r}: {reason}; it must be a directory of CRLs"
+        raise ConfigurationError(msg) from None
+    for name in names:
+        path = os.path.join(directory, name)
+        if os.path.isfile(path):
+            _load_crl(context, option, path)
 
 
 def _set_minimum_version(context: ssl.SSLContext, requested: ssl.TLSVersion | None) -> None:
@@ -341,7 +399,7 @@ def _load_client_certificate(context: ssl.SSLContext, options: ContextSettings) 
     certfile = options.certificate_key_file
     assert certfile is not None  # the caller checked
     keyfile = options.key_file
-    key_option = "ssl_keyfile" if keyfile else cert_option
+    key_option = options.spelling("ssl_keyfile") if keyfile else cert_option
     key_text = _read_head(key_option, keyfile or certfile)
     _require_pem_parts(cert_option, certfile, key_option, keyfile, key_text)
     passphrase = options.passphrase
@@ -413,10 +471,12 @@ def _apply_verification(context: ssl.SSLContext, options: ContextSettings) -> No
     context.check_hostname = options.check_hostname
     context.verify_mode = options.verify_mode
     if options.verify_mode == ssl.CERT_NONE:
+        reason = options.insecure_reason or (
+            "tlsInsecure, tlsAllowInvalidCertificates or ssl_cert_reqs"
+        )
         warn_caller(
-            "this TLS context does not verify the server's certificate (CERT_NONE, from "
-            "tlsInsecure, tlsAllowInvalidCertificates or ssl_cert_reqs): anyone on the path "
-            "can impersonate the server",
+            f"this TLS context does not verify the server's certificate (CERT_NONE, from "
+            f"{reason}): anyone on the path can impersonate the server",
             InsecureContextWarning,
         )
 

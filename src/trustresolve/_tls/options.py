@@ -26,6 +26,8 @@ from .settings import ContextSettings
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
 
+    from .dialects.base import Parsed
+
 __all__ = [
     "OPTION_NAMES",
     "TLSOptionWarning",
@@ -658,12 +660,13 @@ class TLSOptions:
     instance always describes one consistent context.
     """
 
-    __slots__ = ("_settings", "_source", "_srv")
+    __slots__ = ("_dialect", "_settings", "_source", "_srv")
 
     def __init__(self) -> None:
         self._source = _Source("kwargs", {}, {}, [])
         self._srv = False
         self._settings = _settle(self._source, srv=False)
+        self._dialect: Parsed | None = None  # the other families' options (dialects/)
 
     # construction
 
@@ -671,11 +674,20 @@ class TLSOptions:
     def from_uri(cls, uri: str, **kwargs: Any) -> TLSOptions:
         """Parse the TLS options of a ``mongodb://`` or ``mongodb+srv://`` URI.
 
+        ``postgresql://``/``postgres://``, ``mysql://``/``mariadb://`` and ``redis://``/
+        ``rediss://`` URIs are read in their own families' vocabularies (see :attr:`dialect`);
+        their rejections are errors, never warnings.
+
         Keyword arguments, if any, override the URI's options and the conflict rules run again
         on the merged set. An invalid value in the URI warns (:class:`TLSOptionWarning`) and is
         ignored; an invalid keyword argument, a conflict or an unreadable file raises
         :class:`ConfigurationError`.
         """
+        from . import dialects  # PostgreSQL, MySQL/MariaDB and Redis schemes
+
+        dialect = dialects.dialect_of_uri(uri)
+        if dialect is not None:
+            return cls._from_dialect(dialects.from_uri(dialect, uri, kwargs))
         srv, pairs = _split_uri(uri)
         source = _collect(pairs, "uri")
         if kwargs:
@@ -683,13 +695,25 @@ class TLSOptions:
         return cls._build(source, srv, source.legacy)
 
     @classmethod
-    def from_kwargs(cls, **kwargs: Any) -> TLSOptions:
-        """Validate TLS options given as keyword arguments (names are case-insensitive)."""
+    def from_kwargs(cls, *, dialect: object = "mongodb", **kwargs: Any) -> TLSOptions:
+        """Validate TLS options given as keyword arguments (names are case-insensitive).
+
+        ``dialect`` names the vocabulary: ``"mongodb"`` (the default), ``"postgresql"``,
+        ``"mysql"`` or ``"redis"``.
+        """
+        if dialect != "mongodb":
+            from . import dialects
+
+            return cls._from_dialect(dialects.from_kwargs(dialect, kwargs))
         source = _collect(kwargs.items(), "kwargs")
         return cls._build(source, False, source.legacy)
 
     def merged(self, **kwargs: Any) -> TLSOptions:
         """A copy with ``kwargs`` overriding these options; ``None`` removes an option."""
+        if self._dialect is not None:
+            from . import dialects
+
+            return self._from_dialect(dialects.merged(self._dialect, kwargs))
         overrides = _collect(kwargs.items(), "kwargs")
         # Only the new keywords warn: this instance's own legacy names warned when it was made.
         return self._build(_merge(self._source, overrides), self._srv, overrides.legacy)
@@ -702,9 +726,32 @@ class TLSOptions:
         options._source = source
         options._srv = srv
         options._settings = settings
+        options._dialect = None
+        return options
+
+    @classmethod
+    def _from_dialect(cls, parsed: Parsed) -> TLSOptions:
+        options = cls()
+        options._settings = parsed.dialect.settle(parsed)
+        options._dialect = parsed
         return options
 
     # what the options mean
+
+    @property
+    def dialect(self) -> str:
+        """``"mongodb"``, ``"postgresql"``, ``"mysql"`` or ``"redis"``: whose vocabulary this is."""
+        return "mongodb" if self._dialect is None else self._dialect.dialect.name
+
+    def driver_kwargs(self) -> dict[str, Any]:
+        """The keywords the dialect's reference driver takes for these options.
+
+        ``psycopg.connect`` (libpq keywords), ``pymysql.connect``, ``redis.Redis`` or
+        ``pymongo.MongoClient``, with the resolved store filled in where no CA was named.
+        """
+        from .driver_kwargs import driver_kwargs
+
+        return driver_kwargs(self, self._dialect, self._settings)
 
     @property
     def tls(self) -> bool:
@@ -770,6 +817,8 @@ class TLSOptions:
         through :meth:`from_kwargs`.
         The passphrase is included: this is data, not a log line.
         """
+        if self._dialect is not None:
+            return self._dialect.as_dict()
         return dict(self._canonical_items())
 
     def _canonical_items(self) -> Iterator[tuple[str, Any]]:
@@ -803,11 +852,15 @@ class TLSOptions:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, TLSOptions):
             return NotImplemented
-        return (self._settings, self.as_dict()) == (other._settings, other.as_dict())
+        mine = (self.dialect, self._settings, self.as_dict())
+        return mine == (other.dialect, other._settings, other.as_dict())
 
     __hash__ = None  # type: ignore[assignment]  # mutable-looking dict inside; not hashable
 
     def __repr__(self) -> str:
+        if self._dialect is not None:
+            values = self._dialect.values.values()
+            return f"TLSOptions(dialect={self.dialect!r}, {', '.join(v.shown() for v in values)})"
         shown = ", ".join(
             f"{name}={_MASK if name == 'tlsCertificateKeyFilePassword' else repr(value)}"
             for name, value in self._canonical_items()

@@ -32,6 +32,17 @@ class ContextSettings:
     disable_ocsp_endpoint_check: bool
     disable_certificate_revocation_check: bool
     spellings: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    # What the other driver families can ask for (architecture §4); the defaults are what the
+    # MongoDB options settle into, so those contexts are unchanged.
+    ca_path: str | None = None
+    ca_data: str | bytes | None = field(default=None, repr=False)
+    crl_path: str | None = None
+    crl_check_chain: bool = False  # libpq and MySQL check every certificate of the chain
+    minimum_version: ssl.TLSVersion | None = None
+    maximum_version: ssl.TLSVersion | None = None
+    alpn_protocols: tuple[str, ...] = ()
+    # Why the context does not verify, for the InsecureContextWarning (e.g. "sslmode=require").
+    insecure_reason: str | None = None
 
     def spelling(self, setting: str) -> str:
         """The name the caller used for ``setting`` (a tls* name), for messages."""
