@@ -456,9 +456,8 @@ def test_public_name_is_documented_and_in_the_reference(name: str) -> None:
     if inspect.isclass(value) or inspect.isfunction(value):
         assert inspect.getdoc(value), f"{name} has no docstring"
     else:
-        module = sys.modules[
-            "trustresolve._version" if name == "__version__" else "trustresolve._tls.options"
-        ]
+        defined_in = "._version" if name == "__version__" else trustresolve._LAZY[name]
+        module = sys.modules[f"trustresolve{defined_in}"]
         assert _has_comment_doc(inspect.getsource(module), name), f"{name} has no #: comment"
     if inspect.isclass(value):
         for member in _public_members(value):
