@@ -170,7 +170,12 @@ def materialize_bundle(certs: Sequence[bytes]) -> str:
     path = os.path.join(root, f"bundle-{key}.pem")
     if _read_private_file(path) == expected:
         return path
-    _discard(path)
+    # A damaged or foreign file is replaced in one rename, so the path is never missing: a
+    # thread that was just handed it can still open it. Only what a file cannot be renamed
+    # over (a directory) is moved aside first.
+    with contextlib.suppress(OSError):
+        if stat.S_ISDIR(os.lstat(path).st_mode):
+            _discard(path)
     _write_atomically(root, f"bundle-{key}.pem", expected)
     return path
 
