@@ -226,6 +226,22 @@ def _weak_leaf(tmp_path: Path) -> tuple[str, ssl.SSLContext]:
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=30))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        # Python 3.13's VERIFY_X509_STRICT wants a CA key usage and key identifiers.
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
         .sign(ca_key, hashes.SHA256())
     )
     leaf_key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
@@ -239,7 +255,10 @@ def _weak_leaf(tmp_path: Path) -> tuple[str, ssl.SSLContext]:
         .sign(leaf_key, hashes.SHA256())
     )
     (tmp_path / "leaf.csr").write_bytes(csr.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "san.ext").write_text("subjectAltName=DNS:weak.example\n")
+    (tmp_path / "san.ext").write_text(
+        "subjectAltName=DNS:weak.example\n"
+        "authorityKeyIdentifier=keyid:always\nsubjectKeyIdentifier=hash\n"
+    )
     # cryptography refuses to sign with SHA-1; the openssl tool still does.
     subprocess.run(
         [OPENSSL, "x509", "-req", "-sha1", "-days", "30", "-in", str(tmp_path / "leaf.csr"),
