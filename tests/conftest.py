@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,3 +36,25 @@ def _fresh_resolution() -> Iterator[None]:
     _resolve._cached.clear()
     yield
     _resolve._cached.clear()
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """(python, site-packages) of a fresh venv that can import trustresolve and its deps.
+
+    The repo's src and the base interpreter's site-packages (certifi, platformdirs) are plain
+    path entries: .pth files inside them are not run, so start-up stays as in a fresh venv.
+    Used by the start-up hook tests, which install a .pth into it.
+    """
+    home = tmp_path_factory.mktemp("venv")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(home / "v")], check=True)
+    python = str(home / "v" / ("Scripts/python.exe" if os.name == "nt" else "bin/python"))
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    deps = sysconfig.get_paths()["purelib"]
+    Path(site, "00-trustresolve-src.pth").write_text(f"{REPO / 'src'}\n{deps}\n")
+    return python, site

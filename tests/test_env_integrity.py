@@ -15,7 +15,6 @@ import ssl
 import stat
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
@@ -219,23 +218,6 @@ def test_a_non_utf8_ssl_cert_file_works_like_ssl(tmp_path: Path, evil: trustme.C
 
 
 # --- 5. the start-up hook ----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def venv(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    """(python, site-packages) of a fresh venv that imports trustresolve from the repo."""
-    home = tmp_path_factory.mktemp("venv")
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(home / "v")], check=True)
-    python = str(home / "v" / ("Scripts/python.exe" if os.name == "nt" else "bin/python"))
-    site = subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    deps = sysconfig.get_paths()["purelib"]
-    Path(site, "00-trustresolve-src.pth").write_text(f"{SRC}\n{deps}\n")
-    return python, site
 
 
 @pytest.mark.parametrize("raised", ["SystemExit(3)", "KeyboardInterrupt()"])

@@ -14,8 +14,6 @@ from __future__ import annotations
 import os
 import ssl
 import subprocess
-import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
@@ -30,25 +28,6 @@ REPORT = (
     "import os, ssl, sys; print(os.environ.get('SSL_CERT_FILE'), os.environ.get('SSL_CERT_DIR'),"
     " ssl.get_default_verify_paths().cafile, sep='|')"
 )
-
-
-@pytest.fixture(scope="module")
-def venv(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    """(python, site-packages) of a fresh venv that can import trustresolve and its deps."""
-    home = tmp_path_factory.mktemp("venv")
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(home / "v")], check=True)
-    python = str(home / "v" / ("Scripts/python.exe" if os.name == "nt" else "bin/python"))
-    site = subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    # The repo's src and the base interpreter's site-packages (certifi, platformdirs) as plain
-    # path entries: .pth files inside them are not run, so start-up stays as in a fresh venv.
-    deps = sysconfig.get_paths()["purelib"]
-    Path(site, "00-trustresolve-src.pth").write_text(f"{SRC}\n{deps}\n")
-    return python, site
 
 
 @pytest.fixture
