@@ -24,6 +24,8 @@ import posixpath
 import stat
 import sys
 
+from .journal import note
+
 __all__ = ["Unsafe", "first_unsafe_entry", "unsafe_reason", "who_else_can_change"]
 
 _MAX_LINK_HOPS = 40  # Linux's own limit (MAXSYMLINKS), as in fs.py
@@ -75,6 +77,7 @@ def who_else_can_change(
         current, current_st = "/", memo.get("/") or os.lstat(host("/") or "/")
     except OSError:
         return None
+    note(host("/") or "/", False, current_st)
     problem = _directory_problem("/", current_st, me)
     if problem:
         return problem
@@ -97,9 +100,8 @@ def who_else_can_change(
         if known is not None:
             current, current_st = candidate, known
             continue
-        try:
-            entry_st = os.lstat(host(candidate))
-        except OSError:
+        entry_st = _lstat_noted(host(candidate))
+        if entry_st is None:
             return None  # missing: nothing further to judge (the caller reports absence)
         problem = _entry_problem(current, current_st, candidate, entry_st, me)
         if problem:
@@ -125,6 +127,17 @@ def who_else_can_change(
             memo[candidate] = entry_st
         current, current_st = candidate, entry_st
     return _final_problem(current, current_st, me)
+
+
+def _lstat_noted(path: str) -> os.stat_result | None:
+    """``lstat``, noted in the journal (``_machine/journal.py``); ``None`` when it fails."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        note(path, False, None)
+        return None
+    note(path, False, info)
+    return info
 
 
 def _owner_ok(info: os.stat_result, me: int) -> bool:
@@ -210,7 +223,9 @@ def _entry_on_machine(entry: str, me: int, directories: dict[str, Unsafe | None]
     try:
         final = os.stat(entry)
     except OSError:
+        note(entry, True, None)
         return None  # gone: OpenSSL will not read it either
+    note(entry, True, final)
     problem = _final_problem(entry, final, me)
     if problem:
         return problem
