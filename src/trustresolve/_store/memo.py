@@ -146,7 +146,7 @@ def _quick(fields: list[str]) -> list[str]:
     for index in range(0, len(fields), 3):
         tag, name, _value = fields[index : index + 3]
         outside = tag == STAT and os.path.dirname(name) not in listed
-        if tag in ("v", "r", LISTED) or outside:
+        if tag in ("v", "w", "r", LISTED) or outside:
             quick += fields[index : index + 3]
     return quick
 
@@ -167,6 +167,9 @@ def _checked(fields: list[str]) -> list[str] | None:
         elif tag == "v":
             found = os.environ.get(name)
             if ("" if found is None else "=" + found) != value:
+                return None
+        elif tag == "w":
+            if os.getcwd() != value:
                 return None
         elif tag == "r":
             results.append(value)
@@ -219,11 +222,20 @@ def remember(
         fields += [how, path, ident]
     for name, value in sorted(environ_read.items()):
         fields += ["v", name, "" if value is None else "=" + value]
+    if any(_relative(value) for value in environ_read.values()):
+        # SSL_CERT_FILE=bundle.pem means another file in another working directory.
+        fields += ["w", "", os.getcwd()]
     for result in results:
         fields += ["r", "", result]
     if any("\0" in field for field in fields):
         return
     _write(root, _path(purpose, root, key), key, fields)
+
+
+def _relative(value: str | None) -> bool:
+    """Whether a variable's value names a path relative to the working directory (conservative:
+    any part of a ``:`` list that is not absolute, so ``TRUSTRESOLVE_NATIVE=0`` counts too)."""
+    return value is not None and any(p and not os.path.isabs(p) for p in value.split(os.pathsep))
 
 
 def _entries(journal: Iterable[Entry]) -> dict[tuple[str, str], str] | None:
