@@ -61,3 +61,12 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     deps = sysconfig.get_paths()["purelib"]
     Path(site, "00-trustresolve-src.pth").write_text(f"{REPO / 'src'}\n{deps}\n")
     return python, site
+
+
+@pytest.fixture
+def memo_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No start-up memo, as on macOS and Windows (architecture §9.1): for tests that swap in
+    the resolution the context builder sees, which a memo of this machine would bypass."""
+    from trustresolve._store import memo
+
+    monkeypatch.setattr(memo, "applies", lambda: False)

@@ -14,7 +14,7 @@ import stat
 from dataclasses import dataclass
 
 from .._limits import MIB, READ_CHUNK_BYTES, STORE_FILE_BYTES
-from .journal import note, note_listing
+from .journal import note, note_listing, stat_noted
 
 __all__ = [
     "HASHED_NAME",
@@ -190,13 +190,9 @@ class FileSystem:
         )
 
     def _parent_replaceable(self, path: str) -> bool:
-        parent = self.host(posixpath.dirname(path) or "/")
-        try:
-            info = os.stat(parent)
-        except OSError:
-            note(parent, True, None)
+        info = stat_noted(self.host(posixpath.dirname(path) or "/"), True)
+        if info is None:
             return False
-        note(parent, True, info)
         mode = info.st_mode
         return bool(mode & stat.S_IWOTH) and not mode & stat.S_ISVTX
 
@@ -222,13 +218,8 @@ class FileSystem:
         entries. On the real machine the kernel follows the links (one ``stat`` instead of a
         walk per component): nothing needs confining there."""
         if self.root == "/" and os.sep == "/":
-            try:
-                info = os.stat(path)
-            except (OSError, ValueError):
-                note(path, True, None)
-                return False
-            note(path, True, info)
-            return stat.S_ISREG(info.st_mode)
+            info = stat_noted(path, True)
+            return info is not None and stat.S_ISREG(info.st_mode)
         return self.locate(path).is_file
 
     def read_bounded(self, located: Located, limit: int = MAX_BUNDLE_BYTES) -> ReadResult:

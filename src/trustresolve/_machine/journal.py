@@ -28,6 +28,7 @@ __all__ = [
     "note",
     "note_listing",
     "recording",
+    "stat_noted",
 ]
 
 #: The identity of a path that could not be stat'ed (missing, dangling, unreadable).
@@ -70,15 +71,28 @@ def current(path: str, how: str) -> str:
 
 def note(path: str, follow: bool, info: os.stat_result | None) -> None:
     """Record ``path`` as looked at; ``info`` is what ``stat``/``lstat`` gave (``None``: failed)."""
-    if _active is not None:
+    active = _active  # read once: another thread may end the recording meanwhile
+    if active is not None:
         how = STAT if follow else LSTAT
-        _active.append((how, path, MISSING if info is None else identity(info)))
+        active.append((how, path, MISSING if info is None else identity(info)))
+
+
+def stat_noted(path: str, follow: bool) -> os.stat_result | None:
+    """``stat`` (``follow``) or ``lstat`` of ``path``, noted; ``None`` when it fails."""
+    try:
+        info = os.stat(path) if follow else os.lstat(path)
+    except (OSError, ValueError):
+        note(path, follow, None)
+        return None
+    note(path, follow, info)
+    return info
 
 
 def note_listing(path: str) -> None:
     """Record a directory about to be listed: an entry added or removed changes its identity."""
-    if _active is not None:
-        _active.append((LISTED, path, current(path, LISTED)))
+    active = _active
+    if active is not None:
+        active.append((LISTED, path, current(path, LISTED)))
 
 
 class recording:

@@ -24,7 +24,7 @@ import posixpath
 import stat
 import sys
 
-from .journal import note
+from .journal import note, stat_noted
 
 __all__ = ["Unsafe", "first_unsafe_entry", "unsafe_reason", "who_else_can_change"]
 
@@ -100,7 +100,7 @@ def who_else_can_change(
         if known is not None:
             current, current_st = candidate, known
             continue
-        entry_st = _lstat_noted(host(candidate))
+        entry_st = stat_noted(host(candidate), False)
         if entry_st is None:
             return None  # missing: nothing further to judge (the caller reports absence)
         problem = _entry_problem(current, current_st, candidate, entry_st, me)
@@ -127,17 +127,6 @@ def who_else_can_change(
             memo[candidate] = entry_st
         current, current_st = candidate, entry_st
     return _final_problem(current, current_st, me)
-
-
-def _lstat_noted(path: str) -> os.stat_result | None:
-    """``lstat``, noted in the journal (``_machine/journal.py``); ``None`` when it fails."""
-    try:
-        info = os.lstat(path)
-    except OSError:
-        note(path, False, None)
-        return None
-    note(path, False, info)
-    return info
 
 
 def _owner_ok(info: os.stat_result, me: int) -> bool:

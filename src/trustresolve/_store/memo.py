@@ -120,7 +120,7 @@ def recall(purpose: str) -> list[str] | None:
         # load.py makes of a plan: the variables, the directories and the files outside them.
         if _checked(quick) is not None:
             return results
-        del _recalled[purpose]
+        _recalled.pop(purpose, None)
     root = _root()
     if root is None:
         return None

@@ -20,7 +20,7 @@ __all__ = ["contents", "current_journal", "probe_all", "resolve", "where"]
 _lock = _thread.allocate_lock()
 _cached: dict[str, Resolution] = {}  # "current" -> the running machine's resolution
 # "current" -> what its probe looked at, and the environment variables it read.
-_journals: dict[str, tuple[tuple[Entry, ...], dict[str, str | None]]] = {}
+_journals: dict[str, tuple[Resolution, tuple[Entry, ...], dict[str, str | None]]] = {}
 
 
 def _reinit_after_fork() -> None:
@@ -103,18 +103,21 @@ def _probe_current() -> Resolution:
         finally:
             _journals.pop("current", None)
     # The values as the probe saw them: the process may change its environment later.
-    read = {name: environ.get(name) for name in sorted(environ.read | set(memo.ALWAYS_READ))}
+    names = sorted(environ.read | set(memo.ALWAYS_READ))
+    read = {name: dict.get(environ, name) for name in names}
     _cached["current"] = resolution
-    _journals["current"] = (
-        tuple(journal),
-        {k: v if isinstance(v, str) else None for k, v in read.items()},
-    )
+    _journals["current"] = (resolution, tuple(journal), read)
     return resolution
 
 
 def current_journal() -> tuple[tuple[Entry, ...], dict[str, str | None]] | None:
     """What the running machine's cached resolution looked at, or ``None`` if none."""
-    return _journals.get("current")
+    known = _journals.get("current")
+    # Only the journal of the resolution in use: one put in place by other means (a test)
+    # has none, and a memo must never pair one probe's journal with another's answer.
+    if known is None or known[0] is not _cached.get("current"):
+        return None
+    return known[1], known[2]
 
 
 def where(resolution: Resolution | None = None) -> str:
