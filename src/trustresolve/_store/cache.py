@@ -30,10 +30,8 @@ import contextlib
 import hashlib
 import os
 import re
-import shutil
 import stat
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 
 from .._errors import TrustResolveError
@@ -56,6 +54,7 @@ __all__ = [
     "hashed_dir_key",
     "materialize_bundle",
     "materialize_hashed_dir",
+    "new_private_file",
     "read_note",
     "write_note",
 ]
@@ -134,6 +133,8 @@ def cache_location() -> tuple[str, str]:
     if os.path.isabs(found):
         return found, "the user cache directory"
     uid = os.geteuid() if hasattr(os, "geteuid") else 0
+    import tempfile  # only without a home directory: tempfile imports shutil, bz2, lzma...
+
     return os.path.join(tempfile.gettempdir(), f"trustresolve-{uid}"), NO_HOME
 
 
@@ -220,7 +221,7 @@ def _remember_verified(key: str, path: str) -> None:
 
 
 def _build(root: str, path: str, key: str, files: list[tuple[str, bytes]]) -> None:
-    tmp = tempfile.mkdtemp(prefix=".tmp-hashed-", dir=root)  # mode 0700
+    tmp = _new_private_dir(root, ".tmp-hashed-")
     try:
         _fill_hashed_dir(tmp, key, files)
         _install(tmp, path, key, files)
@@ -230,8 +231,51 @@ def _build(root: str, path: str, key: str, files: list[tuple[str, bytes]]) -> No
             "writable private directory"
         ) from exc
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _remove_tree(tmp)
     fsync_dir(root)
+
+
+# tempfile's mkstemp and mkdtemp without importing tempfile (it imports shutil, bz2 and lzma,
+# none needed on a first run): the same O_EXCL creation, modes and random names.
+_EXCL = (
+    os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+)
+
+
+def new_private_file(directory: str, prefix: str) -> tuple[int, str]:
+    """A new empty file (mode 0600) in ``directory``, opened for writing: ``(fd, path)``."""
+    for _ in range(100):
+        path = os.path.join(directory, f"{prefix}{os.urandom(8).hex()}")
+        try:
+            return os.open(path, _EXCL, 0o600), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in {directory}")
+
+
+def _new_private_dir(directory: str, prefix: str) -> str:
+    for _ in range(100):
+        path = os.path.join(directory, f"{prefix}{os.urandom(8).hex()}")
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"no free temporary name in {directory}")
+
+
+def _remove_tree(path: str) -> None:
+    """Delete a directory of files (a hashed directory); anything deeper goes to shutil."""
+    try:
+        for name in os.listdir(path):
+            os.unlink(os.path.join(path, name))
+        os.rmdir(path)
+    except FileNotFoundError:
+        return
+    except OSError:
+        import shutil  # only for an entry that holds more than files (never one of ours)
+
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _install(tmp: str, path: str, key: str, files: list[tuple[str, bytes]]) -> None:
@@ -387,7 +431,13 @@ def _read_private_file(path: str) -> bytes | None:
 
 
 def _write_atomically(directory: str, name: str, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)  # mode 0600
+    try:
+        fd, tmp = new_private_file(directory, ".tmp-")
+    except OSError as exc:
+        raise TrustResolveError(
+            f"could not write {os.path.join(directory, name)}: {exc}; set {ENV_VAR} to a "
+            "writable private directory"
+        ) from exc
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -433,7 +483,7 @@ def _discard(path: str) -> None:
             f"cannot replace the damaged cache entry {path}: {exc}; delete it by hand"
         ) from exc
     if info is not None and stat.S_ISDIR(info.st_mode):
-        shutil.rmtree(trash, ignore_errors=True)
+        _remove_tree(trash)
     else:
         with contextlib.suppress(OSError):
             os.unlink(trash)

@@ -249,12 +249,11 @@ def _entries(journal: Iterable[Entry]) -> dict[tuple[str, str], str] | None:
 
 def _write(root: str, path: str, key: str, fields: list[str]) -> None:
     import contextlib
-    import tempfile
 
-    from .cache import fsync_dir
+    from .cache import fsync_dir, new_private_file
 
     with contextlib.suppress(OSError):
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-memo-", dir=root)  # mode 0600
+        fd, tmp = new_private_file(root, ".tmp-memo-")  # mode 0600
         try:
             with os.fdopen(fd, "wb") as handle:
                 info = os.fstat(handle.fileno())
