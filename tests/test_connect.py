@@ -23,6 +23,7 @@ from cryptography import x509
 
 import trustresolve
 from support.ca import crl_revoking, leaf_with_aia
+from support.pages import assert_shown
 from support.servers import (
     closed_port,
     leaf_context,
@@ -94,6 +95,18 @@ def test_unknown_issuer_names_the_store_and_the_fixes(
     for fix in ("--cafile", "tlsCAFile", "SSL_CERT_FILE", "update-ca-certificates"):
         assert fix in out
     assert "[0] subject:" in out  # the certificate was fetched although verification failed
+
+
+def test_the_cli_page_shows_a_real_unknown_issuer_report(
+    ca: trustme.CA, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    leaf = ca.issue_cert("db.internal", "127.0.0.1", common_name="db.internal")
+    other = _file(tmp_path, "other-ca.pem", trustme.CA().cert_pem.bytes())
+    with serve(tls_handler(leaf_context(leaf))) as port:
+        _, out = run(capsys, f"127.0.0.1:{port}", "--cafile", other)
+    assert_shown(
+        "cli-unknown-issuer", out, {str(port): "8443", other: "other-ca.pem"}, page="docs/cli.rst"
+    )
 
 
 def test_unknown_issuer_with_the_resolved_store(
