@@ -19,6 +19,7 @@ import pytest
 import trustme
 
 import trustresolve
+from support.pages import assert_shown
 from support.servers import leaf_context, serve
 from trustresolve._cli.connect import Cause, diagnose, parse_target
 from trustresolve._cli.connect.negotiate import CLIENT_SSL, MESSAGE_LIMIT, SSL_REQUEST
@@ -149,7 +150,9 @@ def test_direct_tls_with_alpn_postgresql_verifies(ca: trustme.CA, cafile: str) -
     assert found.chain is not None and found.chain.certificates  # the probes offered ALPN too
 
 
-def test_direct_tls_without_alpn_is_refused_as_libpq_does(ca: trustme.CA, cafile: str) -> None:
+def test_direct_tls_without_alpn_is_refused_as_libpq_does(
+    ca: trustme.CA, cafile: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     context = leaf_context(ca.issue_cert("localhost"))  # selects no ALPN
     with serve(lambda conn: _tls_then_wait(context, conn)) as port:
         uri = (
@@ -157,6 +160,9 @@ def test_direct_tls_without_alpn_is_refused_as_libpq_does(ca: trustme.CA, cafile
             "&sslnegotiation=direct"
         )
         verdict = diagnose(uri).verdict
+        main(["--connect", uri])
+    out = capsys.readouterr().out
+    assert_shown("db-no-alpn", out, {str(port): "5432", cafile: "/etc/ssl/db-ca.pem"})
     assert verdict.cause is Cause.NO_ALPN
     assert verdict.evidence["selected"] == ""
 
@@ -239,12 +245,14 @@ def test_a_greeting_without_client_ssl_does_not_offer_tls() -> None:
     assert any("ssl-mode=PREFERRED" in fix for fix in verdict.fixes)
 
 
-def test_a_mysql_error_packet_is_quoted() -> None:
+def test_a_mysql_error_packet_is_quoted(capsys: pytest.CaptureFixture[str]) -> None:
     message = b"Host '127.0.0.1' is not allowed to connect to this MySQL server"
     payload = b"\xff" + struct.pack("<H", 1130) + b"#HY000" + message
     packet = len(payload).to_bytes(3, "little") + b"\x00" + payload
     with serve(mysql_fake(packet, [])) as port:
         verdict = diagnose(f"mysql://localhost:{port}/").verdict
+        main(["--connect", f"mysql://localhost:{port}/"])
+    assert_shown("db-refused", capsys.readouterr().out, {str(port): "3306"})
     assert verdict.cause is Cause.REFUSED_BEFORE_TLS
     assert verdict.evidence["message"] == message.decode()
     assert verdict.evidence["code"] == "error 1130 (HY000)"
