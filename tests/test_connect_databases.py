@@ -130,9 +130,7 @@ def test_mysql_uri_verifies(
     assert "app-pw" not in out
 
 
-def test_rediss_uri_verifies(
-    pki: Pki, redis_port: int, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_rediss_uri_verifies(pki: Pki, redis_port: int, capsys: pytest.CaptureFixture[str]) -> None:
     code, out = run(capsys, f"rediss://:redis-pw@{HOST}:{redis_port}/0?ssl_ca_certs={pki.ca_pem}")
     assert code == 0, out
     assert "Negotiation:" not in out  # TLS from the first byte

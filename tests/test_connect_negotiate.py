@@ -12,7 +12,7 @@ import contextlib
 import socket
 import ssl
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -62,7 +62,9 @@ def _recv_exact(conn: socket.socket, size: int) -> bytes:
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
 
-def postgres_fake(answer: bytes, seen: list[bytes], then: ssl.SSLContext | None = None):  # type: ignore[no-untyped-def]
+def postgres_fake(
+    answer: bytes, seen: list[bytes], then: ssl.SSLContext | None = None
+) -> Callable[[socket.socket], None]:
     """Reads the 8-byte request, answers ``answer``; after ``S`` does TLS with ``then``."""
 
     def handle(conn: socket.socket) -> None:
@@ -83,7 +85,7 @@ def test_the_ssl_request_is_eight_bytes_and_s_starts_tls(ca: trustme.CA, cafile:
         verdict = diagnose(uri).verdict
     assert verdict.cause is Cause.VERIFIED, verdict
     # Length 8, code 80877103 (1234 << 16 | 5679), for every handshake of the run.
-    assert SSL_REQUEST == bytes.fromhex("0000000804d2162f")
+    assert bytes.fromhex("0000000804d2162f") == SSL_REQUEST
     requests = [r for r in seen if r]  # the first connection only checks that TCP answers
     assert all(request == SSL_REQUEST for request in requests)
     assert len(requests) >= 2  # the verifying handshake and the chain fetch both negotiated
@@ -209,7 +211,11 @@ def greeting(flags: int, version: bytes = b"8.0.36") -> bytes:
     return len(payload).to_bytes(3, "little") + b"\x00" + payload
 
 
-def mysql_fake(first: bytes, seen: list[bytes], then: ssl.SSLContext | None = None):  # type: ignore[no-untyped-def]
+def mysql_fake(
+    first: bytes, seen: list[bytes], then: ssl.SSLContext | None = None
+) -> Callable[[socket.socket], None]:
+    """Greets with ``first``; after a 36-byte SSLRequest does TLS with ``then``."""
+
     def handle(conn: socket.socket) -> None:
         conn.sendall(first)
         if then is None:
