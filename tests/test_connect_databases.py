@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 import trustme
 
-import trustresolve
 from db_servers import HOST, POSTGRES_BIN, Pki, Server, binary, make_pki, mariadb, postgresql
 from db_servers import redis_server as redis
 from support.pages import assert_shown
@@ -28,14 +27,7 @@ from trustresolve._cli.main import main
 SHOWN_CA = "/etc/ssl/db-ca.pem"  # what the pages show for the test CA's path
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR", "TRUSTRESOLVE_CONFIG", "SSLKEYLOGFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("TRUSTRESOLVE_CACHE_DIR", str(tmp_path / "cache"))
-    yield
-    monkeypatch.undo()
-    trustresolve.resolve(refresh=True)
+pytestmark = pytest.mark.usefixtures("doctor_env")
 
 
 @pytest.fixture(scope="module")
@@ -164,35 +156,39 @@ def test_starttls_on_a_bare_port(
 # --- a plain TLS hello to a database that starts TLS inside its protocol ---------------------
 
 
-def test_plain_tls_to_postgresql_names_the_option(
-    pki: Pki, pg: dict[str, Server], capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("family", "protocol", "sign", "said", "scenario", "shown_port"),
+    [
+        ("pg", "PostgreSQL", "answers PostgreSQL's SSLRequest", "EOF", "postgresql", "5432"),
+        ("maria", "MySQL", "MariaDB", "WRONG_VERSION_NUMBER", "mariadb", "3306"),
+    ],
+)
+def test_plain_tls_to_a_database_names_the_option(
+    family: str,
+    protocol: str,
+    sign: str,
+    said: str,
+    scenario: str,
+    shown_port: str,
+    pki: Pki,
+    request: pytest.FixtureRequest,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    port = pg["good"].port
-    found = diagnose(f"{HOST}:{port}", cafile=pki.ca_pem)
+    server = request.getfixturevalue(family)["good"]
+    found = diagnose(f"{HOST}:{server.port}", cafile=pki.ca_pem)
     assert found.verdict.cause is Cause.IN_PROTOCOL_TLS
-    assert found.verdict.evidence["protocol"] == "PostgreSQL"
-    assert "EOF" in str(found.verdict.evidence["openssl"])
-    fixes = " ".join(found.verdict.fixes)
-    assert "sslmode=verify-full" in fixes and "--starttls postgres" in fixes
+    assert found.verdict.evidence["protocol"] == protocol
+    assert sign in str(found.verdict.evidence["sign"])
+    assert said in str(found.verdict.evidence["openssl"])
+    flag = "postgres" if family == "pg" else "mysql"
+    assert any(f"--starttls {flag}" in fix for fix in found.verdict.fixes)
     run_printed(found.verdict.fixes, pki.ca_pem, capsys)
-    code, out = run(capsys, f"{HOST}:{port}", "--cafile", pki.ca_pem)
+    code, out = run(capsys, f"{HOST}:{server.port}", "--cafile", pki.ca_pem)
     assert code == 1
-    assert "invalid length of startup packet" in pg["good"].log_text()  # what users saw
-    assert_shown("db-plain-tls-postgresql", out, {str(port): "5432", pki.ca_pem: SHOWN_CA})
-
-
-def test_plain_tls_to_mariadb_names_the_option(
-    pki: Pki, maria: dict[str, Server], capsys: pytest.CaptureFixture[str]
-) -> None:
-    port = maria["good"].port
-    found = diagnose(f"{HOST}:{port}", cafile=pki.ca_pem)
-    assert found.verdict.cause is Cause.IN_PROTOCOL_TLS
-    assert "MariaDB" in str(found.verdict.evidence["server"])
-    assert "WRONG_VERSION_NUMBER" in str(found.verdict.evidence["openssl"])
-    assert any("--starttls mysql" in fix for fix in found.verdict.fixes)
-    run_printed(found.verdict.fixes, pki.ca_pem, capsys)
-    _, out = run(capsys, f"{HOST}:{port}", "--cafile", pki.ca_pem)
-    assert_shown("db-plain-tls-mariadb", out, {str(port): "3306", pki.ca_pem: SHOWN_CA})
+    if family == "pg":  # what users saw in the server's log
+        assert "invalid length of startup packet" in server.log_text()
+    substitutions = {str(server.port): shown_port, pki.ca_pem: SHOWN_CA}
+    assert_shown(f"db-plain-tls-{scenario}", out, substitutions)
 
 
 def test_a_mongodb_uri_to_mariadb_is_recognised_too(

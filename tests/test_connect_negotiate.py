@@ -12,13 +12,12 @@ import contextlib
 import socket
 import ssl
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import trustme
 
-import trustresolve
 from support.pages import assert_shown
 from support.servers import leaf_context, serve
 from trustresolve._cli.connect import Cause, diagnose, parse_target
@@ -26,15 +25,7 @@ from trustresolve._cli.connect.negotiate import CLIENT_SSL, MESSAGE_LIMIT, SSL_R
 from trustresolve._cli.main import main
 from trustresolve._errors import ConfigurationError
 
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR", "TRUSTRESOLVE_CONFIG", "SSLKEYLOGFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("TRUSTRESOLVE_CACHE_DIR", str(tmp_path / "cache"))
-    yield
-    monkeypatch.undo()
-    trustresolve.resolve(refresh=True)
+pytestmark = pytest.mark.usefixtures("doctor_env")
 
 
 @pytest.fixture
