@@ -91,15 +91,17 @@ def examine(
     hostname = target.host if client.context.check_hostname else wire.server_hostname(target.host)
     plan = negotiate.plan_for(target.dialect, client.direct)
     try:
-        done = wire.handshake(address, client.context, hostname, deadline, plan.prelude)
+        done = wire.handshake(address, client.context, hostname, deadline, prelude=plan.prelude)
     except wire.HandshakeError as failed:
         if not isinstance(failed.error, ssl.SSLCertVerificationError):
             verdict = _handshake_verdict(failed, address, target, client, deadline, plan=plan)
             return Diagnosis(target, client, verdict)
-        chain = wire.fetch_chain(address, target.host, deadline, plan.prelude, plan.alpn)
+        chain = wire.fetch_chain(
+            address, target.host, deadline, prelude=plan.prelude, alpn=plan.alpn
+        )
         verdict = verdicts.verification_failed(failed.error, target, chain, client, now)
         return _with_chain(Diagnosis(target, client, verdict), chain, deadline)
-    chain = wire.fetch_chain(address, target.host, deadline, plan.prelude, plan.alpn)
+    chain = wire.fetch_chain(address, target.host, deadline, prelude=plan.prelude, alpn=plan.alpn)
     verdict = (
         verdicts.connected(target, client)
         if plan.accepts(done.alpn)
@@ -130,7 +132,9 @@ def _handshake_verdict(
     if isinstance(failed.error, negotiate.NegotiationError):
         return verdicts.negotiation_failed(failed.error, target)
     if verdicts.is_protocol_mismatch(failed.error):
-        server = wire.server_versions(address, target.host, deadline, plan.prelude, plan.alpn)
+        server = wire.server_versions(
+            address, target.host, deadline, prelude=plan.prelude, alpn=plan.alpn
+        )
         allowed = wire.allowed_versions(client.context)
         return verdicts.protocol_mismatch(
             failed.error, server, allowed, complete=not deadline.expired
@@ -161,7 +165,7 @@ def _database_protocol(
     def connect() -> socket.socket:
         return wire.tcp_connect(family, address, deadline)
 
-    return negotiate.identify(failed.head, connect, deadline)
+    return negotiate.identify(failed.records, connect, deadline)
 
 
 def _reach(target: Target, deadline: wire.Deadline) -> Verdict | tuple[str, int]:

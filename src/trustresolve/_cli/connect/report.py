@@ -84,6 +84,8 @@ def print_verdict(out: Printer, verdict: Verdict) -> None:
     emit = _safe_printer(out)
     headline, details = verdict_lines(verdict)
     emit(f"Verdict: {headline}")
+    if "openssl" in verdict.evidence:
+        emit(f"  OpenSSL: {verdict.evidence['openssl']}")
     for line in details:
         emit(f"  {line}")
     if verdict.fixes:
@@ -224,8 +226,7 @@ def _closed(ev: _Evidence) -> list[str]:
 
 
 def _in_protocol_tls(ev: _Evidence) -> list[str]:
-    said = [f"OpenSSL: {ev.text('openssl')}"] if ev.text("openssl") else []
-    return [f"This is a {ev.text('protocol')} server: {ev.text('sign')}.", *said]
+    return [f"This is a {ev.text('protocol')} server: {ev.text('sign')}."]
 
 
 def _tls_not_offered(ev: _Evidence) -> list[str]:
@@ -250,7 +251,6 @@ def _no_direct_tls(ev: _Evidence) -> list[str]:
         "The server closed the connection at the direct TLS hello, and answers PostgreSQL's "
         "SSLRequest: it is PostgreSQL 16 or older, which starts TLS only after an SSLRequest "
         "(direct TLS needs PostgreSQL 17+).",
-        f"OpenSSL: {ev.text('openssl')}",
     ]
 
 

@@ -45,7 +45,6 @@ __all__ = [
 
 _MAX_RECORD_BYTES = 256 * 1024  # a certificate chain beyond this is not worth reading
 _READ_SIZE = 16384
-_HEAD_BYTES = 512  # the start of what a failed handshake received, to recognise the protocol
 
 
 class TimedOut(socket.timeout):
@@ -116,6 +115,7 @@ def _family(address: tuple[str, int]) -> int:
 def probe_context(
     minimum: ssl.TLSVersion | None = None,
     maximum: ssl.TLSVersion | None = None,
+    *,
     alpn: Sequence[str] = (),
 ) -> ssl.SSLContext:
     """A context that accepts anything: for looking, never for trusting. ``alpn``: what
@@ -160,11 +160,11 @@ class Handshake:
 class HandshakeError(Exception):
     """A handshake failed; ``error`` is what ``ssl`` or the socket raised."""
 
-    def __init__(self, error: BaseException, received: int, head: bytes = b"") -> None:
+    def __init__(self, error: BaseException, received: int, records: bytes = b"") -> None:
         super().__init__(str(error))
         self.error = error
         self.received = received  # bytes the server sent before it failed
-        self.head = head  # the first of them (a MySQL greeting, say)
+        self.records = records  # those bytes (up to _MAX_RECORD_BYTES): TLS 1.2's are plaintext
 
 
 def handshake(
@@ -172,6 +172,7 @@ def handshake(
     context: ssl.SSLContext,
     hostname: str | None,
     deadline: Deadline,
+    *,
     prelude: Prelude | None = None,
 ) -> Handshake:
     """Connect, run ``prelude`` (how the server's protocol starts TLS, :mod:`.negotiate`),
@@ -198,8 +199,7 @@ def handshake(
                 tls.selected_alpn_protocol(),
             )
     except (OSError, ssl.SSLError, ValueError) as exc:
-        head = bytes(pipe.received[:_HEAD_BYTES])
-        raise HandshakeError(exc, len(pipe.received), head) from exc
+        raise HandshakeError(exc, len(pipe.received), bytes(pipe.received)) from exc
 
 
 class _Pipe:
@@ -264,6 +264,7 @@ def fetch_chain(
     address: tuple[str, int],
     host: str,
     deadline: Deadline,
+    *,
     prelude: Prelude | None = None,
     alpn: Sequence[str] = (),
 ) -> Chain | None:
@@ -271,7 +272,7 @@ def fetch_chain(
     sni = server_hostname(host)
     if sys.version_info >= (3, 13):
         try:
-            done = handshake(address, probe_context(alpn=alpn), sni, deadline, prelude)
+            done = handshake(address, probe_context(alpn=alpn), sni, deadline, prelude=prelude)
         except HandshakeError:
             return None
         return Chain(done.unverified_chain or [], True)
@@ -281,7 +282,7 @@ def fetch_chain(
             probe_context(maximum=ssl.TLSVersion.TLSv1_2, alpn=alpn),
             sni,
             deadline,
-            prelude,
+            prelude=prelude,
         )
     except HandshakeError:
         sent = None
@@ -290,7 +291,7 @@ def fetch_chain(
     if sent:
         return Chain(sent, True)
     try:
-        leaf = handshake(address, probe_context(alpn=alpn), sni, deadline, prelude).leaf
+        leaf = handshake(address, probe_context(alpn=alpn), sni, deadline, prelude=prelude).leaf
     except HandshakeError:
         return None
     return Chain([leaf], False) if leaf else None
@@ -335,6 +336,7 @@ def server_versions(
     address: tuple[str, int],
     host: str,
     deadline: Deadline,
+    *,
     prelude: Prelude | None = None,
     alpn: Sequence[str] = (),
 ) -> list[ssl.TLSVersion]:
@@ -342,11 +344,11 @@ def server_versions(
     offered = []
     for version in versions.SPOKEN:
         try:
-            context = probe_context(version, version, alpn)
+            context = probe_context(version, version, alpn=alpn)
         except (ValueError, ssl.SSLError):
             continue  # this library cannot even be asked for that version
         try:
-            handshake(address, context, server_hostname(host), deadline, prelude)
+            handshake(address, context, server_hostname(host), deadline, prelude=prelude)
         except HandshakeError:
             continue
         offered.append(version)
