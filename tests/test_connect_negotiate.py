@@ -19,7 +19,7 @@ import pytest
 import trustme
 
 from support.pages import assert_shown
-from support.servers import leaf_context, serve
+from support.servers import leaf_context, plain_handler, serve
 from trustresolve._cli.connect import Cause, diagnose, parse_target
 from trustresolve._cli.connect.negotiate import CLIENT_SSL, MESSAGE_LIMIT, SSL_REQUEST
 from trustresolve._cli.main import main
@@ -321,3 +321,19 @@ def test_starttls_goes_with_connect(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--which", "--starttls", "postgres"])
     assert exited.value.code == 2
     assert "--starttls goes with --connect" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("target", "named"),
+    [
+        ("mongodb://127.0.0.1:{port}/?tls=true", "enable net.tls"),
+        ("rediss://127.0.0.1:{port}/0", "tls-port"),
+        ("127.0.0.1:{port}", "--starttls postgres, --starttls mysql"),
+    ],
+)
+def test_the_not_tls_fix_speaks_the_targets_family(target: str, named: str) -> None:
+    with serve(plain_handler) as port:
+        verdict = diagnose(target.format(port=port)).verdict
+    assert verdict.cause is Cause.NOT_TLS
+    assert named in verdict.fixes[0]
+    assert ("MongoDB" in verdict.fixes[0]) == target.startswith("mongodb")
