@@ -337,3 +337,11 @@ def test_the_not_tls_fix_speaks_the_targets_family(target: str, named: str) -> N
     assert verdict.cause is Cause.NOT_TLS
     assert named in verdict.fixes[0]
     assert ("MongoDB" in verdict.fixes[0]) == target.startswith("mongodb")
+
+
+def test_starttls_postgres_on_a_mysql_port_says_mysql() -> None:
+    with serve(mysql_fake(greeting(0xFFFF, b"8.0.36"), [])) as port:
+        verdict = diagnose(f"localhost:{port}", starttls="postgres").verdict
+    assert verdict.cause is Cause.IN_PROTOCOL_TLS
+    assert verdict.evidence["protocol"] == "MySQL"
+    assert "not PostgreSQL" in verdict.fixes[0] and "--starttls mysql" in verdict.fixes[0]

@@ -107,7 +107,9 @@ def _overrides(dialect: str | None, cafile: str | None, crlfile: str | None) -> 
         overrides[ca_name] = cafile
     if crlfile:
         if crl_name is None:
-            raise ConfigurationError("--crlfile: redis-py has no CRL option, so Redis has none")
+            raise ConfigurationError(
+                "--crlfile does not go with a rediss:// URI: redis-py has no CRL option"
+            )
         overrides[crl_name] = crlfile
     return overrides
 

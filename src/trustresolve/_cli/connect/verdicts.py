@@ -22,9 +22,9 @@ PROTOCOL_MISMATCH      server_versions, client_versions, library, reason (OpenSS
 NOT_TLS                reason
 CLOSED                 error
 IN_PROTOCOL_TLS        protocol ("PostgreSQL", "MySQL"), sign (what gave it away), server
-                       (MySQL's version string, if sent), fixes' host and port; openssl
-TLS_NOT_OFFERED        protocol, answer ('N', or the greeting's flags), server (MySQL's
-                       version string)
+                       (MySQL's version string, if sent), openssl (after a plain TLS hello)
+TLS_NOT_OFFERED        protocol, answer ('N', or no CLIENT_SSL in the greeting), server
+                       (MySQL's version string)
 REFUSED_BEFORE_TLS     protocol, message (the server's words, escaped, bounded), code
                        (SQLSTATE, or MySQL's "error N (STATE)")
 UNEXPECTED_ANSWER      protocol (what was asked for), data (the answer's first bytes, escaped)
@@ -522,13 +522,13 @@ def negotiation_failed(exc: OSError, target: Target) -> Verdict:
     data = exc.data if isinstance(exc, negotiate.Unexpected) else b""
     server = negotiate.greeting_version(data)
     if server is not None:
-        return Verdict(
-            Cause.IN_PROTOCOL_TLS,
-            {"protocol": "MySQL", "sign": f"it sent a MySQL greeting (server {server})",
-             "server": server},
-            (f"This is a MySQL server, not {_TITLES[protocol]}: check it with "
-             f"{_check_commands('mysql', target)}.",),
-        )  # fmt: skip
+        sign = f"it sent a MySQL greeting (server {server})"
+        fix = (
+            f"This is a MySQL server, not {_TITLES[protocol]}: check it with "
+            f"{_check_commands('mysql', target)}."
+        )
+        evidence = {"protocol": "MySQL", "sign": sign, "server": server}
+        return Verdict(Cause.IN_PROTOCOL_TLS, evidence, (fix,))
     return Verdict(
         Cause.UNEXPECTED_ANSWER,
         {"protocol": _TITLES[protocol], "data": negotiate.shown(data[:32])},
