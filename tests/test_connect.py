@@ -14,7 +14,6 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from cryptography import x509
 
 import trustresolve
 from support.ca import crl_revoking, leaf_with_aia
+from support.pages import assert_shown
 from support.servers import (
     closed_port,
     leaf_context,
@@ -40,16 +40,8 @@ NOW = datetime.datetime.now(datetime.timezone.utc)
 SRC = str(Path(__file__).resolve().parent.parent / "src")
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """This machine sets SSL_CERT_FILE/SSL_CERT_DIR; each test decides for itself."""
-    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR", "TRUSTRESOLVE_CONFIG", "SSLKEYLOGFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("TRUSTRESOLVE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    yield
-    monkeypatch.undo()
-    trustresolve.resolve(refresh=True)
+# This machine sets SSL_CERT_FILE/SSL_CERT_DIR; each test decides for itself.
+pytestmark = pytest.mark.usefixtures("doctor_env")
 
 
 @pytest.fixture
@@ -94,6 +86,18 @@ def test_unknown_issuer_names_the_store_and_the_fixes(
     for fix in ("--cafile", "tlsCAFile", "SSL_CERT_FILE", "update-ca-certificates"):
         assert fix in out
     assert "[0] subject:" in out  # the certificate was fetched although verification failed
+
+
+def test_the_cli_page_shows_a_real_unknown_issuer_report(
+    ca: trustme.CA, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    leaf = ca.issue_cert("db.internal", "127.0.0.1", common_name="db.internal")
+    other = _file(tmp_path, "other-ca.pem", trustme.CA().cert_pem.bytes())
+    with serve(tls_handler(leaf_context(leaf))) as port:
+        _, out = run(capsys, f"127.0.0.1:{port}", "--cafile", other)
+    assert_shown(
+        "cli-unknown-issuer", out, {str(port): "8443", other: "other-ca.pem"}, page="docs/cli.rst"
+    )
 
 
 def test_unknown_issuer_with_the_resolved_store(

@@ -38,6 +38,7 @@ import pytest
 import trustme
 
 import trustresolve
+from support.pages import marked_outputs, output_pattern
 from support.servers import TLSServer, http_ok, memory_handshake, pinned_store, server_context
 from trustresolve._backends.config import read_config
 from trustresolve._machine.facts import PlatformFacts
@@ -49,7 +50,8 @@ HOST = "db.example.com"
 
 # trustresolve commands the docs show with output but this test does not run, and why.
 NOT_RUN = {
-    "--connect": "needs a server and prints its certificate's dates (tests/test_connect.py)",
+    "--connect": "needs a server: each output is marked `.. doctor-output: NAME` and matched by "
+    "the test that builds scenario NAME (tests/support/pages.py)",
 }
 
 
@@ -319,17 +321,6 @@ def _run(args: list[str]) -> str:
     return done.stdout
 
 
-def _pattern(expected: list[str]) -> re.Pattern[str]:
-    parts = []
-    for line in expected:
-        if line.strip() == "...":
-            parts.append(r"(?:[^\n]*\n)*?")
-        else:
-            pieces = [re.escape(piece) for piece in line.rstrip().split("...")]
-            parts.append(r"[^\n]*".join(pieces) + r"[ \t]*\n")
-    return re.compile("".join(parts))
-
-
 def _labels(lines: list[str]) -> list[str]:
     return [line.split(":", 1)[0].rstrip() for line in lines if ":" in line]
 
@@ -356,7 +347,7 @@ def test_console_output_is_real(example: Example) -> None:
     expected = [line for line in example.output if line.strip() or not line]
     while expected and not expected[-1].strip():
         expected.pop()
-    assert _pattern(expected).fullmatch(actual.rstrip("\n") + "\n"), (
+    assert output_pattern(expected).fullmatch(actual.rstrip("\n") + "\n"), (
         f"{example.block.id}: the page shows\n"
         + "\n".join(expected)
         + f"\n\nthe run prints\n{actual}"
@@ -364,7 +355,7 @@ def test_console_output_is_real(example: Example) -> None:
 
 
 def test_elision_matches_only_what_it_should() -> None:
-    pattern = _pattern(["a", "...", "d ... f"])
+    pattern = output_pattern(["a", "...", "d ... f"])
     assert pattern.fullmatch("a\nb\nc\nd e f\n")
     assert pattern.fullmatch("a\nd  f\n")
     assert not pattern.fullmatch("a\nb\nd e g\n")
@@ -463,3 +454,30 @@ def test_public_name_is_documented_and_in_the_reference(name: str) -> None:
         for member in _public_members(value):
             assert member in reference[name], f"{name}.{member} is not listed in docs/api.rst"
             assert _documented(value, member), f"{name}.{member} has no docstring"
+
+
+# --- outputs matched by the tests that build their scenario -----------------------------------
+
+
+def _marked() -> list[tuple[Path, str, int, list[str]]]:
+    return [
+        (page, *found) for page in PAGES if page.suffix == ".rst" for found in marked_outputs(page)
+    ]
+
+
+def test_every_marked_output_is_claimed_by_a_test() -> None:
+    tests = "\n".join(p.read_text(encoding="utf-8") for p in (REPO / "tests").glob("test_*.py"))
+    for page, scenario, line, _ in _marked():
+        assert re.search(rf"assert_shown\(\s*\"{re.escape(scenario)}\"", tests), (
+            f'{page.name}:{line}: no test calls assert_shown("{scenario}", ...)'
+        )
+
+
+def test_every_connect_output_is_marked() -> None:
+    marked = {(page.relative_to(REPO).as_posix(), line) for page, _, line, _ in _marked()}
+    for example in _examples():
+        if "--connect" in shlex.split(example.command):
+            assert (example.block.page, example.block.line) in marked, (
+                f"{example.block.id}: mark the block with `.. doctor-output: NAME` and match it "
+                "in the test that builds that scenario (tests/support/pages.py)"
+            )
