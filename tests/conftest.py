@@ -30,12 +30,15 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _fresh_resolution() -> Iterator[None]:
-    """resolve() caches per process; every test starts from a clean probe."""
+    """resolve() and the start-up memo cache per process; every test starts from a clean probe."""
+    from trustresolve._store import memo as _memo
     from trustresolve._store import resolve as _resolve
 
     _resolve._cached.clear()
+    _memo.forget()
     yield
     _resolve._cached.clear()
+    _memo.forget()
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +76,12 @@ def doctor_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None
     import trustresolve
 
     trustresolve.resolve(refresh=True)
+
+
+@pytest.fixture
+def memo_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No start-up memo, as on macOS and Windows (architecture §9.1): for tests that swap in
+    the resolution the context builder sees, which a memo of this machine would bypass."""
+    from trustresolve._store import memo
+
+    monkeypatch.setattr(memo, "applies", lambda: False)

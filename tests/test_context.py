@@ -262,7 +262,7 @@ def test_verification_on_does_not_warn(ca_file: str) -> None:
         context_from_options(tls=True, tlsCAFile=ca_file)
 
 
-def test_cert_none_needs_no_trust_store(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cert_none_needs_no_trust_store(memo_off: None, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_store() -> Resolution:
         raise AssertionError("a CERT_NONE context must not resolve the store")
 
@@ -641,7 +641,9 @@ def _native_resolution(fallback: TrustSource | None) -> Resolution:
 
 
 @pytest.mark.skipif(sys.version_info < (3, 10), reason="truststore needs Python 3.10")
-def test_native_store_gives_a_truststore_context(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_native_store_gives_a_truststore_context(
+    memo_off: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     truststore = pytest.importorskip("truststore")
     monkeypatch.setattr(context_module, "resolve", lambda: _native_resolution(None))
     context = create_default_context()
@@ -652,6 +654,7 @@ def test_native_store_gives_a_truststore_context(monkeypatch: pytest.MonkeyPatch
 
 
 def test_native_store_with_crl_uses_its_snapshot(
+    memo_off: None,
     monkeypatch: pytest.MonkeyPatch,
     server: TLSServer,
     server_cert: trustme.LeafCert,

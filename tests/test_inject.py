@@ -164,7 +164,9 @@ def test_concurrent_inject_and_extract_leave_a_consistent_state() -> None:
     assert vars(ssl.SSLContext)["load_default_certs"] is STDLIB_LOAD_DEFAULT_CERTS
 
 
-def test_a_machine_without_a_store_fails_at_injection(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_machine_without_a_store_fails_at_injection(
+    memo_off: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def no_store() -> Any:
         raise NoTrustStoreError("no usable CA trust store was found", resolution=None)  # type: ignore[arg-type]
 

@@ -23,7 +23,7 @@ TREE = Path(__file__).resolve().parent.parent / "platform_fixtures" / "macos-tru
 
 
 @pytest.fixture
-def native_resolution(monkeypatch: pytest.MonkeyPatch) -> trustresolve.Resolution:
+def native_resolution(memo_off: None, monkeypatch: pytest.MonkeyPatch) -> trustresolve.Resolution:
     resolution = probe_all(PlatformFacts.from_root(str(TREE)))
     assert resolution.source is not None
     assert resolution.source.kind == "native"
@@ -41,7 +41,7 @@ def test_create_default_context_native_false_uses_the_snapshot(
 
 
 def test_native_false_trusts_exactly_the_snapshot(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    memo_off: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """A real handshake: the snapshot's CA verifies, another CA does not."""
     import trustme
@@ -84,7 +84,9 @@ def test_option_contexts_native_false(native_resolution: trustresolve.Resolution
         assert type(context) is ssl.SSLContext
 
 
-def test_native_false_without_a_snapshot_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_native_false_without_a_snapshot_names_the_fix(
+    memo_off: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bare = trustresolve.TrustSource(backend="native", kind="native")
     resolution = trustresolve.Resolution(source=bare, attempts=())
     monkeypatch.setattr(context_module, "resolve", lambda: resolution)

@@ -14,6 +14,7 @@ import stat
 from dataclasses import dataclass
 
 from .._limits import MIB, READ_CHUNK_BYTES, STORE_FILE_BYTES
+from .journal import note, note_listing, stat_noted
 
 __all__ = [
     "HASHED_NAME",
@@ -145,13 +146,17 @@ class FileSystem:
             candidate = posixpath.join(current, name)
             try:
                 st = os.lstat(self.host(candidate))
+                note(self.host(candidate), False, st)
             except FileNotFoundError:
+                note(self.host(candidate), False, None)
                 inside_target = link_target_end >= 0 and len(parts) >= link_target_end
                 problem = "dangling" if inside_target else "missing"
                 return Located(path, None, candidate, tuple(links), problem)
             except NotADirectoryError:
+                note(self.host(candidate), False, None)
                 return Located(path, None, candidate, tuple(links), "not a directory on the way")
             except OSError as exc:
+                note(self.host(candidate), False, None)
                 return Located(path, None, candidate, tuple(links), exc.strerror or str(exc))
             if stat.S_ISLNK(st.st_mode):
                 hops += 1
@@ -185,10 +190,10 @@ class FileSystem:
         )
 
     def _parent_replaceable(self, path: str) -> bool:
-        try:
-            mode = os.stat(self.host(posixpath.dirname(path) or "/")).st_mode
-        except OSError:
+        info = stat_noted(self.host(posixpath.dirname(path) or "/"), True)
+        if info is None:
             return False
+        mode = info.st_mode
         return bool(mode & stat.S_IWOTH) and not mode & stat.S_ISVTX
 
     def _locate_native(self, path: str) -> Located:
@@ -213,10 +218,8 @@ class FileSystem:
         entries. On the real machine the kernel follows the links (one ``stat`` instead of a
         walk per component): nothing needs confining there."""
         if self.root == "/" and os.sep == "/":
-            try:
-                return stat.S_ISREG(os.stat(path).st_mode)
-            except (OSError, ValueError):
-                return False
+            info = stat_noted(path, True)
+            return info is not None and stat.S_ISREG(info.st_mode)
         return self.locate(path).is_file
 
     def read_bounded(self, located: Located, limit: int = MAX_BUNDLE_BYTES) -> ReadResult:
@@ -234,7 +237,9 @@ class FileSystem:
             return ReadResult(None, f"cannot be opened: {exc.strerror or exc}")
         try:
             # The entry may have been swapped for a FIFO or device since it was stat'ed.
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+            opened = os.fstat(fd)
+            note(located.host_path, True, opened)  # before reading: see _machine/journal.py
+            if not stat.S_ISREG(opened.st_mode):
                 return ReadResult(None, "is no longer a regular file")
             chunks = []
             remaining = limit + 1
@@ -256,6 +261,7 @@ class FileSystem:
     def list_dir(self, located: Located) -> list[str] | None:
         if located.host_path is None:
             return None
+        note_listing(located.host_path)
         try:
             return sorted(os.listdir(located.host_path))
         except OSError:

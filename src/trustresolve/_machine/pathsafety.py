@@ -24,6 +24,8 @@ import posixpath
 import stat
 import sys
 
+from .journal import note, stat_noted
+
 __all__ = ["Unsafe", "first_unsafe_entry", "unsafe_reason", "who_else_can_change"]
 
 _MAX_LINK_HOPS = 40  # Linux's own limit (MAXSYMLINKS), as in fs.py
@@ -75,6 +77,7 @@ def who_else_can_change(
         current, current_st = "/", memo.get("/") or os.lstat(host("/") or "/")
     except OSError:
         return None
+    note(host("/") or "/", False, current_st)
     problem = _directory_problem("/", current_st, me)
     if problem:
         return problem
@@ -97,9 +100,8 @@ def who_else_can_change(
         if known is not None:
             current, current_st = candidate, known
             continue
-        try:
-            entry_st = os.lstat(host(candidate))
-        except OSError:
+        entry_st = stat_noted(host(candidate), False)
+        if entry_st is None:
             return None  # missing: nothing further to judge (the caller reports absence)
         problem = _entry_problem(current, current_st, candidate, entry_st, me)
         if problem:
@@ -210,7 +212,9 @@ def _entry_on_machine(entry: str, me: int, directories: dict[str, Unsafe | None]
     try:
         final = os.stat(entry)
     except OSError:
+        note(entry, True, None)
         return None  # gone: OpenSSL will not read it either
+    note(entry, True, final)
     problem = _final_problem(entry, final, me)
     if problem:
         return problem

@@ -30,10 +30,8 @@ import contextlib
 import hashlib
 import os
 import re
-import shutil
 import stat
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 
 from .._errors import TrustResolveError
@@ -43,6 +41,7 @@ from .._machine.pathsafety import unsafe_reason
 from .._x509.der import DERError, parse_certificate
 from .._x509.pem import der_to_pem, scan_pem
 from .._x509.subject_hash import name_hash
+from .private import insecure, read_private_file
 
 __all__ = [
     "UnnameableCertificateError",
@@ -50,10 +49,12 @@ __all__ = [
     "cache_location",
     "content_key",
     "entry_stamp",
+    "fsync_dir",
     "hashed_dir_for_key",
     "hashed_dir_key",
     "materialize_bundle",
     "materialize_hashed_dir",
+    "new_private_file",
     "read_note",
     "write_note",
 ]
@@ -93,7 +94,7 @@ def cache_dir() -> str:
             f"the trustresolve cache {root} is not a directory; remove it or set {ENV_VAR} "
             "to a directory only you can write"
         )
-    problem = _insecure(info)
+    problem = insecure(info)
     if problem:
         raise TrustResolveError(
             f"refusing the trustresolve cache directory {root}: it is {problem}, so another "
@@ -132,6 +133,8 @@ def cache_location() -> tuple[str, str]:
     if os.path.isabs(found):
         return found, "the user cache directory"
     uid = os.geteuid() if hasattr(os, "geteuid") else 0
+    import tempfile  # only without a home directory: tempfile imports shutil, bz2, lzma...
+
     return os.path.join(tempfile.gettempdir(), f"trustresolve-{uid}"), NO_HOME
 
 
@@ -218,7 +221,7 @@ def _remember_verified(key: str, path: str) -> None:
 
 
 def _build(root: str, path: str, key: str, files: list[tuple[str, bytes]]) -> None:
-    tmp = tempfile.mkdtemp(prefix=".tmp-hashed-", dir=root)  # mode 0700
+    tmp = _new_private_dir(root, ".tmp-hashed-")
     try:
         _fill_hashed_dir(tmp, key, files)
         _install(tmp, path, key, files)
@@ -228,8 +231,51 @@ def _build(root: str, path: str, key: str, files: list[tuple[str, bytes]]) -> No
             "writable private directory"
         ) from exc
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    _fsync_dir(root)
+        _remove_tree(tmp)
+    fsync_dir(root)
+
+
+# tempfile's mkstemp and mkdtemp without importing tempfile (it imports shutil, bz2 and lzma,
+# none needed on a first run): the same O_EXCL creation, modes and random names.
+_EXCL = (
+    os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+)
+
+
+def new_private_file(directory: str, prefix: str) -> tuple[int, str]:
+    """A new empty file (mode 0600) in ``directory``, opened for writing: ``(fd, path)``."""
+    for _ in range(100):
+        path = os.path.join(directory, f"{prefix}{os.urandom(8).hex()}")
+        try:
+            return os.open(path, _EXCL, 0o600), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in {directory}")
+
+
+def _new_private_dir(directory: str, prefix: str) -> str:
+    for _ in range(100):
+        path = os.path.join(directory, f"{prefix}{os.urandom(8).hex()}")
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"no free temporary name in {directory}")
+
+
+def _remove_tree(path: str) -> None:
+    """Delete a directory of files (a hashed directory); anything deeper goes to shutil."""
+    try:
+        for name in os.listdir(path):
+            os.unlink(os.path.join(path, name))
+        os.rmdir(path)
+    except FileNotFoundError:
+        return
+    except OSError:
+        import shutil  # only for an entry that holds more than files (never one of ours)
+
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _install(tmp: str, path: str, key: str, files: list[tuple[str, bytes]]) -> None:
@@ -260,12 +306,12 @@ def entry_stamp(path: str) -> str | None:
     digest = hashlib.sha256(_VERSION.encode())
     try:
         info = os.lstat(path)
-        if not stat.S_ISDIR(info.st_mode) or _insecure(info):
+        if not stat.S_ISDIR(info.st_mode) or insecure(info):
             return None
         digest.update(_stat_text(".", info))
         for name in sorted(os.listdir(path)):
             entry = os.lstat(os.path.join(path, name))
-            if not stat.S_ISREG(entry.st_mode) or _insecure(entry):
+            if not stat.S_ISREG(entry.st_mode) or insecure(entry):
                 return None
             digest.update(_stat_text(name, entry))
     except OSError:
@@ -378,38 +424,20 @@ def _note_path(identity: str) -> str:
     return os.path.join(cache_dir(), f"note-{name}")
 
 
-def _insecure(info: os.stat_result) -> str | None:
-    """Why a cache file or directory must not be used, or ``None`` when it is private enough."""
-    if sys.platform == "win32":
-        return None  # no POSIX owner or mode bits; %LOCALAPPDATA% is per-user by ACL
-    uid = os.geteuid()
-    if info.st_uid != uid:
-        return f"owned by uid {info.st_uid}, not by you (uid {uid})"
-    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return f"writable by group or others (mode {stat.S_IMODE(info.st_mode):04o})"
-    return None
-
-
 def _read_private_file(path: str) -> bytes | None:
     """The bytes of a regular, private file we own; ``None`` if missing or not trustworthy."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        info = os.lstat(path)
-        if not stat.S_ISREG(info.st_mode) or _insecure(info) or info.st_size > _MAX_FILE:
-            return None
-        fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
-        with os.fdopen(fd, "rb") as handle:
-            opened = os.fstat(handle.fileno())
-            if (opened.st_dev, opened.st_ino) != (info.st_dev, info.st_ino):
-                return None  # replaced between lstat and open
-            data = handle.read(info.st_size + 1)
-    except OSError:
-        return None
-    return data if len(data) == info.st_size else None  # changed under us: not trusted
+    found = read_private_file(path, _MAX_FILE)
+    return None if found is None else found[0]
 
 
 def _write_atomically(directory: str, name: str, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)  # mode 0600
+    try:
+        fd, tmp = new_private_file(directory, ".tmp-")
+    except OSError as exc:
+        raise TrustResolveError(
+            f"could not write {os.path.join(directory, name)}: {exc}; set {ENV_VAR} to a "
+            "writable private directory"
+        ) from exc
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -423,10 +451,10 @@ def _write_atomically(directory: str, name: str, data: bytes) -> None:
             f"could not write {os.path.join(directory, name)}: {exc}; set {ENV_VAR} to a "
             "writable private directory"
         ) from exc
-    _fsync_dir(directory)
+    fsync_dir(directory)
 
 
-def _fsync_dir(directory: str) -> None:
+def fsync_dir(directory: str) -> None:
     if sys.platform == "win32":
         return  # directories cannot be opened for fsync there; NTFS journals the rename
     with contextlib.suppress(OSError):
@@ -455,7 +483,7 @@ def _discard(path: str) -> None:
             f"cannot replace the damaged cache entry {path}: {exc}; delete it by hand"
         ) from exc
     if info is not None and stat.S_ISDIR(info.st_mode):
-        shutil.rmtree(trash, ignore_errors=True)
+        _remove_tree(trash)
     else:
         with contextlib.suppress(OSError):
             os.unlink(trash)
@@ -485,7 +513,7 @@ def _fill_hashed_dir(directory: str, key: str, files: list[tuple[str, bytes]]) -
     # The manifest goes last: a directory that has one was written completely. It is for
     # people; whether an entry is used depends on its files, never on what this says.
     _write_new(os.path.join(directory, _MANIFEST), _manifest(key, files))
-    _fsync_dir(directory)
+    fsync_dir(directory)
 
 
 def _manifest(key: str, files: list[tuple[str, bytes]]) -> bytes:
@@ -507,7 +535,7 @@ def _hashed_dir_holds(path: str, key: str, files: list[tuple[str, bytes]]) -> bo
     """Whether ``path`` is a private directory of exactly ``files`` (and its ``MANIFEST``)."""
     try:
         info = os.lstat(path)
-        if not stat.S_ISDIR(info.st_mode) or _insecure(info):
+        if not stat.S_ISDIR(info.st_mode) or insecure(info):
             return False
         names = set(os.listdir(path))
     except OSError:

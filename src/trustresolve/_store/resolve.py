@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
+import _thread
 import os
-import threading
-from typing import TYPE_CHECKING
 
 from .._errors import NoTrustStoreError
-from .._machine.model import Attempt, Resolution, TrustSource
+from . import memo
 
+TYPE_CHECKING = False  # not typing's: where() is on the warm path (architecture §9.1)
 if TYPE_CHECKING:
     from .._machine.facts import PlatformFacts
+    from .._machine.journal import Entry
+    from .._machine.model import Attempt, Resolution, TrustSource
 
-__all__ = ["contents", "probe_all", "resolve", "where"]
+__all__ = ["contents", "current_journal", "probe_all", "resolve", "where"]
 
-_lock = threading.Lock()
+# _thread, not threading: a lock without importing threading (architecture §9.1).
+_lock = _thread.allocate_lock()
 _cached: dict[str, Resolution] = {}  # "current" -> the running machine's resolution
+# "current" -> what its probe looked at, and the environment variables it read.
+_journals: dict[str, tuple[Resolution, tuple[Entry, ...], dict[str, str | None]]] = {}
 
 
 def _reinit_after_fork() -> None:
     """A child forked while another thread was resolving would wait for it forever."""
     global _lock  # noqa: PLW0603 - the module's one lock, replaced only in a fork child
-    _lock = threading.Lock()
+    _lock = _thread.allocate_lock()
 
 
 if hasattr(os, "register_at_fork"):
@@ -31,6 +36,7 @@ if hasattr(os, "register_at_fork"):
 def probe_all(facts: PlatformFacts) -> Resolution:
     """Run every backend in order; stop at the first source or at an authoritative failure."""
     from .._backends.order import BACKENDS
+    from .._machine.model import Attempt, Resolution
 
     attempts: list[Attempt] = []
     config_files: tuple[str, ...] = ()
@@ -75,13 +81,43 @@ def resolve(facts: PlatformFacts | None = None, *, refresh: bool = False) -> Res
         cached = _cached.get("current")
         if cached is None or refresh:
             from .._backends.macos_trust import clear_cache
-            from .._machine.facts import PlatformFacts
 
             clear_cache()  # trust settings are cached per process; re-read them too
-
-            cached = probe_all(PlatformFacts.current())
-            _cached["current"] = cached
+            memo.forget()
+            cached = _probe_current()
         return cached
+
+
+def _probe_current() -> Resolution:
+    """Probe the running machine, keeping the journal a memo needs (architecture §9.1)."""
+    from dataclasses import replace
+
+    from .._machine.facts import PlatformFacts
+    from .._machine.journal import ReadEnviron, recording
+
+    with recording() as journal:
+        facts = PlatformFacts.current()
+        environ = ReadEnviron(dict(facts.environ))
+        try:
+            resolution = probe_all(replace(facts, environ=environ))
+        finally:
+            _journals.pop("current", None)
+    # The values as the probe saw them: the process may change its environment later.
+    names = sorted(environ.read | set(memo.ALWAYS_READ))
+    read = {name: dict.get(environ, name) for name in names}
+    _cached["current"] = resolution
+    _journals["current"] = (resolution, tuple(journal), read)
+    return resolution
+
+
+def current_journal() -> tuple[tuple[Entry, ...], dict[str, str | None]] | None:
+    """What the running machine's cached resolution looked at, or ``None`` if none."""
+    known = _journals.get("current")
+    # Only the journal of the resolution in use: one put in place by other means (a test)
+    # has none, and a memo must never pair one probe's journal with another's answer.
+    if known is None or known[0] is not _cached.get("current"):
+        return None
+    return known[1], known[2]
 
 
 def where(resolution: Resolution | None = None) -> str:
@@ -91,7 +127,31 @@ def where(resolution: Resolution | None = None) -> str:
     Windows or macOS snapshot, a bundle with damaged blocks) a bundle materialized in the user
     cache: written atomically, private to the user, keyed by content.
     """
-    resolution = resolution or resolve()
+    if resolution is None:
+        remembered = memo.recall(memo.WHERE)
+        if remembered is not None:
+            return remembered[0]
+        resolution = resolve()
+        path = _where(resolution)
+        _remember_where(path)
+        return path
+    return _where(resolution)
+
+
+def _remember_where(path: str) -> None:
+    """Write the memo of ``where()``: the probe's journal, and the file handed out."""
+    from .._machine.journal import STAT, current
+
+    known = current_journal()
+    if known is None:
+        return
+    journal, environ_read = known
+    # Stat'ed after the probe: if the file changed since it was read, the journal holds its
+    # identity from before and the two disagree, so no memo is written (memo._entries).
+    memo.remember(memo.WHERE, [*journal, (STAT, path, current(path, STAT))], environ_read, [path])
+
+
+def _where(resolution: Resolution) -> str:
     source = resolution.source.without_native() if resolution.source else None
     if source is None or not source.certificates:
         # A native source with no snapshot (certifi missing too): no file can stand for it.

@@ -16,15 +16,19 @@ from __future__ import annotations
 import os
 import ssl
 import sys
-from typing import TYPE_CHECKING, Union
 
 from .._errors import ConfigurationError, NoTrustStoreError, warn_caller
 from .._limits import OPTION_FILE_BYTES
+from .._store import memo
 from .._store.resolve import resolve
 from . import versions
-from .load import load_source
 
+# Not typing's: create_default_context() is on the warm path, which imports neither typing
+# nor dataclasses (architecture §9.1); load.py, which does, is imported when first needed.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Union
+
     from .._machine.model import TrustSource
     from .settings import ContextSettings
 
@@ -92,6 +96,8 @@ def _load_resolved(context: ssl.SSLContext, source: TrustSource) -> None:
     # A native source got a truststore context, which asks the OS: loading the snapshot into
     # it would only add work (and roots the OS may since have distrusted).
     if not source.verified_by_os:
+        from .load import load_source
+
         load_source(context, source)
 
 
@@ -121,6 +127,9 @@ def create_default_context(
     if purpose != ssl.Purpose.SERVER_AUTH:
         return ssl.create_default_context(purpose, cafile=cafile, capath=capath, cadata=cadata)
     explicit = bool(cafile or capath or cadata)
+    remembered = None if explicit else memo.recall(memo.CONTEXT)
+    if remembered is not None:
+        return _from_memo(remembered)
     source = None if explicit else resolved_source(native=native)
     context = _new_client_context(source)
     context.minimum_version = DEFAULT_MINIMUM_VERSION
@@ -128,9 +137,34 @@ def create_default_context(
         context.load_verify_locations(cafile, capath, cadata)
     else:
         assert source is not None  # for the type checker: not explicit means resolved
-        _load_resolved(context, source)
+        _load_and_remember(context, source)
     _mirror_stdlib_defaults(context)
     return context
+
+
+def _from_memo(capaths: list[str]) -> ssl.SSLContext:
+    """The context the full path built last time, from the memo's directories (§9.1).
+
+    Only on platforms whose stores are files (``memo.applies``), where no source is verified
+    by the OS, so ``native`` changes nothing and the context is a plain one.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = DEFAULT_MINIMUM_VERSION
+    for capath in capaths:
+        context.load_verify_locations(capath=capath)
+    _mirror_stdlib_defaults(context)
+    return context
+
+
+def _load_and_remember(context: ssl.SSLContext, source: TrustSource) -> None:
+    if source.verified_by_os or not memo.applies():
+        _load_resolved(context, source)
+        return
+    from .load import plan_dependencies, remember_plan
+
+    dependencies = plan_dependencies(source)  # before the plan reads anything
+    _load_resolved(context, source)
+    remember_plan(source, dependencies)
 
 
 def _mirror_stdlib_defaults(context: ssl.SSLContext) -> None:

@@ -27,22 +27,26 @@ import ssl
 import stat
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .._errors import TrustResolveError, TrustSourceLoadError, warn_caller
 from .._limits import LAZY_BUNDLE_BYTES
 from .._machine.fs import HASHED_NAME
+from .._machine.journal import LISTED, LSTAT, STAT, current
 from .._machine.model import TrustSource
 from .._store import cache as _cache
 from .._x509.der import Certificate, DERError
 from .._x509.pem import der_to_pem, scan_pem
 from .._x509.subject_hash import name_hash, name_hash_old
 
-__all__ = ["load_source"]
+__all__ = ["load_source", "plan_dependencies", "remember_plan"]
 
 # Bigger bundles are loaded as given; the bound the probe read them under.
 _MAX_BUNDLE = LAZY_BUNDLE_BYTES
 
 StatId = tuple[int, int, int, int, int]
+if TYPE_CHECKING:
+    from .._machine.journal import Entry
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,52 @@ def load_source(context: ssl.SSLContext, source: TrustSource) -> None:
             backend=source.backend,
             path=path,
         ) from exc
+
+
+def plan_dependencies(source: TrustSource) -> list[Entry]:
+    """The stat identity of every store file a plan for ``source`` reads, taken *before* it is
+    made (``_machine/journal.py``): the bundle, each directory and each hashed entry in it."""
+    plain = source.without_native()
+    if plain is None:
+        return []
+    found: list[Entry] = []
+    if plain.cafile:
+        found.append((STAT, plain.cafile, current(plain.cafile, STAT)))
+    for directory in _dirs(plain):
+        found.append((LISTED, directory, current(directory, LISTED)))
+        with contextlib.suppress(OSError):
+            for name in os.listdir(directory):
+                if HASHED_NAME.match(name):
+                    path = os.path.join(directory, name)
+                    found.append((STAT, path, current(path, STAT)))
+    return found
+
+
+def remember_plan(source: TrustSource, dependencies: list[Entry]) -> None:
+    """Keep a lazy plan for ``source`` in the start-up memo (architecture §9.1).
+
+    ``dependencies`` come from :func:`plan_dependencies`, called before the plan was made; an
+    eager plan is not remembered (the full path serves it as given).
+    """
+    from .._store import memo
+    from .._store.resolve import current_journal
+
+    known = current_journal()
+    plain = source.without_native()
+    if known is None or plain is None or not memo.applies():
+        return
+    plan = _plan_for(plain)
+    if plan.eager or not plan.capaths:
+        return
+    journal, environ_read = known
+    entries = [*journal, *dependencies]
+    if plan.entry is not None:
+        entries.append((LISTED, plan.entry, current(plan.entry, LISTED)))
+        with contextlib.suppress(OSError):
+            for name in os.listdir(plan.entry):
+                path = os.path.join(plan.entry, name)
+                entries.append((LSTAT, path, current(path, LSTAT)))
+    memo.remember(memo.CONTEXT, entries, environ_read, list(plan.capaths))
 
 
 def _load_as_given(context: ssl.SSLContext, source: TrustSource) -> None:

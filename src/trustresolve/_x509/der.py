@@ -154,12 +154,31 @@ def _time(data: bytes, tlv: TLV) -> str:
     return f"{text[0:4]}-{text[4:6]}-{text[6:8]}T{text[8:10]}:{text[10:12]}:{text[12:14]}Z"
 
 
+# DER -> its parsed (immutable) Certificate: one resolution reads each root several times
+# (the probe, the subject hashes, a hashed directory's names), and parsing dominated the
+# first run's profile. Bounded, as stores come and go in a long-lived process.
+_parsed: dict[bytes, Certificate] = {}
+_MAX_PARSED = 4096
+
+
 def parse_certificate(der: bytes) -> Certificate:
     """Check the outer structure of an X.509 certificate and pull out its names and validity.
 
     Raises :class:`DERError` for anything that is not a certificate: truncated data, trailing
     bytes, a wrong tag where RFC 5280 fixes one.
     """
+    der = bytes(der)  # a memoryview or bytearray could change under the memo
+    known = _parsed.get(der)
+    if known is not None:
+        return known
+    parsed = _parse(der)
+    if len(_parsed) >= _MAX_PARSED:
+        _parsed.clear()
+    _parsed[der] = parsed
+    return parsed
+
+
+def _parse(der: bytes) -> Certificate:
     outer = read_tlv(der)
     _expect(outer, SEQUENCE, "certificate")
     if outer.end != len(der):

@@ -138,10 +138,24 @@ def canonical_name(name: bytes) -> bytes:
     return b"".join(parts)
 
 
+# Name DER -> its hash: the probe, the pairing check and a hashed directory's names each hash
+# every root of a store (parse_certificate in der.py is memoized for the same reason).
+_hashed: dict[bytes, str] = {}
+_MAX_HASHED = 4096
+
+
 def name_hash(name: bytes) -> str:
     """``X509_NAME_hash_ex`` of the DER-encoded Name ``name``, as eight lower-case hex digits."""
+    name = bytes(name)
+    known = _hashed.get(name)
+    if known is not None:
+        return known
     digest = _sha1(canonical_name(name))
-    return f"{int.from_bytes(digest[:4], 'little'):08x}"
+    found = f"{int.from_bytes(digest[:4], 'little'):08x}"
+    if len(_hashed) >= _MAX_HASHED:
+        _hashed.clear()
+    _hashed[name] = found
+    return found
 
 
 def name_hash_old(name: bytes) -> str:
