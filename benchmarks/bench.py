@@ -423,21 +423,21 @@ def print_text(cases: list[Case], made: list[Target]) -> None:
 
 
 def print_rst(cases: list[Case], made: list[Target]) -> None:
+    def table(title: str, header: list[str], body: list[list[str]]) -> None:
+        print(f"\n.. csv-table:: {title}\n   :header: {_csv(header)}\n")
+        for row in body:
+            print(f"   {_csv(row)}")
+
     for key, section in SECTIONS.items():
-        table = rows(cases, key)
-        if not table:
-            continue
-        print(f"\n.. list-table:: {section.title}\n   :header-rows: 1\n")
-        for row in [HEADER, *table]:
-            for index, cell in enumerate(row):
-                print(f"   {'* -' if index == 0 else '  -'} {cell}".rstrip())
-    print("\n.. list-table:: Targets\n   :header-rows: 1\n")
-    for row in [
-        ["target", "measured", "verdict"],
-        *[[t.label, t.shown(), "pass" if t.ok else "FAIL"] for t in made],
-    ]:
-        for index, cell in enumerate(row):
-            print(f"   {'* -' if index == 0 else '  -'} {cell}")
+        body = rows(cases, key)
+        if body:
+            table(section.title, HEADER, body)
+    verdicts = [[t.label, t.shown(), "pass" if t.ok else "FAIL"] for t in made]
+    table("Targets", ["target", "measured", "verdict"], verdicts)
+
+
+def _csv(row: list[str]) -> str:
+    return ", ".join('"' + cell.replace('"', '""') + '"' for cell in row)
 
 
 def machine() -> dict[str, str]:
@@ -498,12 +498,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="PATH", help="write every sample and target here")
     parser.add_argument("--plot", metavar="PATH", help="write a bar chart here (needs matplotlib)")
     parser.add_argument("--rst", action="store_true", help="print the tables as RST list-tables")
+    parser.add_argument(
+        "--from-json",
+        metavar="PATH",
+        action="append",
+        help="print runs saved with --json again, as one (repeat it to join runs)",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         request = json.load(sys.stdin)
         json.dump(worker(request["programs"], request["rounds"], request["seed"]), sys.stdout)
         return 0
+    if args.from_json:
+        runs = [load_run(path) for path in args.from_json]
+        return report(runs[0][0], [case for _, cases in runs for case in cases], args)
     rounds = args.rounds or (5 if args.quick else 30)
     iterations = args.inprocess or (30 if args.quick else 200)
     sizes = [
@@ -534,10 +543,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"store sizes {sizes}", file=sys.stderr)
             run_rounds(scaling, few, world, args.seed)
             cases += scaling
-    made = targets(medians(cases))
     print("\n" + "  ".join(f"{k}: {v}" for k, v in about.items()))
     given = " ".join(argv if argv is not None else sys.argv[1:])
     print(f"command: python benchmarks/bench.py {given}")
+    return report(about, cases, args)
+
+
+def report(about: dict[str, str], cases: list[Case], args: argparse.Namespace) -> int:
+    made = targets(medians(cases))
     (print_rst if args.rst else print_text)(cases, made)
     if args.json:
         document = {
@@ -550,6 +563,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.plot:
         plot(cases, args.plot)
     return 0 if all(t.ok for t in made) else 1
+
+
+def load_run(path: str) -> tuple[dict[str, str], list[Case]]:
+    document = json.loads(Path(path).read_text(encoding="utf-8"))
+    SECTIONS.update({key: Section(**value) for key, value in document["sections"].items()})
+    cases = []
+    for saved in document["cases"]:
+        case = Case(saved["section"], saved["name"], [])
+        case.samples = saved["seconds"]
+        cases.append(case)
+    print("  ".join(f"{k}: {v}" for k, v in document["machine"].items()))
+    return document["machine"], cases
 
 
 def _site_packages() -> str:
