@@ -220,10 +220,10 @@ def scaling_cases(world: World, sizes: list[int], rounds: int) -> list[Case]:
     return cases
 
 
-def run_rounds(cases: list[Case], rounds: int, world: World, seed: int) -> None:
+def run_rounds(cases: list[Case], rounds: int, world: World, seed: int, prime: bool = True) -> None:
     """Prime every warm case once (untimed), then ``rounds`` rounds in a new order each."""
     for case in cases:
-        if case.prime and case.home != "cold":
+        if prime and case.prime and case.home != "cold":
             run_process(case.argv, world.env(case.store, case.home, **case.extra), world.work)
     order = random.Random(seed)
     for number in range(rounds):
@@ -494,6 +494,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--scaling-only", action="store_true", help="only the store sizes (--sizes)"
     )
+    parser.add_argument(
+        "--no-prime",
+        action="store_true",
+        help="no untimed first run (a smoke test: the first round's warm cases are then cold)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="the order of the cases in each round")
     parser.add_argument("--json", metavar="PATH", help="write every sample and target here")
     parser.add_argument("--plot", metavar="PATH", help="write a bar chart here (needs matplotlib)")
@@ -535,13 +540,13 @@ def main(argv: list[str] | None = None) -> int:
             if not args.scaling_only:
                 cases = process_cases(stores, hook)
                 print(f"whole processes: {len(cases)} cases x {rounds} rounds", file=sys.stderr)
-                run_rounds(cases, rounds, world, args.seed)
+                run_rounds(cases, rounds, world, args.seed, not args.no_prime)
                 print(f"in process: {iterations} iterations per case", file=sys.stderr)
                 cases += in_process(world, stores, iterations, args.seed)
             few = max(3, rounds // 3)
             scaling = scaling_cases(world, sizes, few)
             print(f"store sizes {sizes}", file=sys.stderr)
-            run_rounds(scaling, few, world, args.seed)
+            run_rounds(scaling, few, world, args.seed, not args.no_prime)
             cases += scaling
     print("\n" + "  ".join(f"{k}: {v}" for k, v in about.items()))
     given = " ".join(argv if argv is not None else sys.argv[1:])

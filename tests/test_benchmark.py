@@ -36,6 +36,7 @@ def test_a_tiny_run_reports_every_section_and_touches_nothing(tmp_path: Path) ->
             "--sizes",
             "5",
             "--no-hook",
+            "--no-prime",
             "--json",
             str(report),
         ],
