@@ -161,6 +161,18 @@ def test_an_unusable_cache_is_an_error_naming_where(
         assert str(cache) in str(raised.value)
 
 
+def test_a_cache_path_openssl_would_split_is_an_error(
+    tmp_path: Path, cas: dict[str, trustme.CA], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As a capath, "a:b" would be two directories, one relative to the working directory.
+    cache = tmp_path / f"split{os.pathsep}cache"
+    monkeypatch.setenv("TRUSTRESOLVE_CACHE_DIR", str(cache))
+    bundle = _bundle(tmp_path / "cacert.pem", cas["store"])
+    refused = pytest.raises(NoTrustStoreError, match="separator")
+    with pinned_store({"SSL_CERT_FILE": str(bundle)}), pytest.warns(RuntimeWarning), refused:
+        trustresolve.where_dir()
+
+
 def test_native_verification_without_a_snapshot_has_no_directory() -> None:
     native = TrustSource("native", "native")
     with pytest.raises(NoTrustStoreError, match="natively"):

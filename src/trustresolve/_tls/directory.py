@@ -18,6 +18,7 @@ would trust more or less.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from .._errors import NoTrustStoreError, TrustResolveError
@@ -56,14 +57,31 @@ def where_dir(resolution: Resolution | None = None) -> str:
     found = _loaders_directory(source)
     if found is not None:
         return found
+    return _cache_directory(source, resolution)
+
+
+def _cache_directory(source: TrustSource, resolution: Resolution) -> str:
+    """A hashed directory of ``where()``'s certificates in the user cache."""
     try:
-        return _cache.materialize_hashed_dir(source.certificates)
+        path = _cache.materialize_hashed_dir(source.certificates)
     except TrustResolveError as exc:
-        raise NoTrustStoreError(
-            f"the resolved store cannot be written as a hashed directory that trusts exactly "
-            f"its certificates: {exc}; use trustresolve.where() (one PEM bundle) instead",
+        raise _no_directory(str(exc), resolution) from exc
+    if os.pathsep in path:
+        # OpenSSL splits a capath on it: one half could be a directory relative to the cwd.
+        raise _no_directory(
+            f"the cache directory {path!r} contains {os.pathsep!r}, OpenSSL's capath list "
+            "separator; set TRUSTRESOLVE_CACHE_DIR (or XDG_CACHE_HOME) to a path without it",
             resolution,
-        ) from exc
+        )
+    return path
+
+
+def _no_directory(reason: str, resolution: Resolution) -> NoTrustStoreError:
+    return NoTrustStoreError(
+        f"the resolved store cannot be written as a hashed directory that trusts exactly its "
+        f"certificates: {reason}; use trustresolve.where() (one PEM bundle) instead",
+        resolution,
+    )
 
 
 def _loaders_directory(source: TrustSource) -> str | None:
