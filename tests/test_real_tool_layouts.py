@@ -400,7 +400,7 @@ def test_store_over_16_mib_is_used(tmp_path: Path, cas: dict[str, Authority]) ->
     """A corporate store past the old 16 MiB read cap: ``ssl`` loads it, so must trustresolve.
 
     Bulk here is comment text between the blocks (OpenSSL and trustresolve skip it alike), so
-    the test stays fast; bench_scaling.py measures 20,000 real certificates.
+    the test stays fast; benchmarks/bench.py measures 20,000 real certificates.
     """
     root = tmp_path / "tree"
     bundle = root / DEBIAN_BUNDLE.lstrip("/")

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ._machine.model import Attempt, Resolution, TrustSource
     from ._store.resolve import contents, resolve, where
     from ._tls.context import InsecureContextWarning, create_default_context
+    from ._tls.directory import where_dir
     from ._tls.inject import extract_from_ssl, inject_into_ssl, is_injected
     from ._tls.options import (
         OPTION_NAMES,
@@ -53,6 +54,7 @@ __all__ = [
     "is_injected",
     "resolve",
     "where",
+    "where_dir",
 ]
 
 # name -> the private module that defines it; imported on first access.
@@ -74,6 +76,7 @@ _LAZY = {
     "create_default_context": "._tls.context",
     "extract_from_ssl": "._tls.inject",
     "inject_into_ssl": "._tls.inject",
+    "where_dir": "._tls.directory",
 }
 
 
