@@ -22,10 +22,11 @@ only says "update the store, if this chain really is issued by ROOT", and after 
 OpenSSL checks the signature and refuses a forgery. A private CA, or any root the reference
 lacks, is never reported out of date.
 
-Advice only: nothing here is loaded into a context, and the store and the reference are read
-only on the failure path (certifi's ~150 roots parse in tens of milliseconds). The reference is
-injectable (:data:`reference`, a function), so tests compare with their own CAs as well as with
-the real certifi.
+Advice only: nothing here is loaded into a context, and the reference and the store are read
+only on the failure path, the store only when the reference holds the chain's root (reading
+certifi 2026.10.19's 117 roots and a store of 116 took 0.18-0.33 s on a busy two-core machine).
+The reference is injectable (:data:`reference`, a function), so tests compare with their own
+CAs as well as with the real certifi.
 """
 
 from __future__ import annotations
@@ -119,11 +120,15 @@ def find_stale_root(
     found = reference()
     if found is None:
         return None
-    return _missing_root(chain[-1], store_roots(client), found)
+    return _missing_root(chain[-1], client, found)
 
 
-def _missing_root(top: Identity, store: Sequence[Identity], ref: Reference) -> Finding | None:
-    for root, matched in _candidates(top, ref.roots):
+def _missing_root(top: Identity, client: Client, ref: Reference) -> Finding | None:
+    candidates = _candidates(top, ref.roots)
+    if not candidates:
+        return None  # a private CA, or one the reference lacks: the store is not read at all
+    store = store_roots(client)
+    for root, matched in candidates:
         if not any(same_ca(root, held) for held in store):
             return Finding("missing", root.subject_text, ref.label, matched)
     return None
