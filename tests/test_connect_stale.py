@@ -10,7 +10,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import certifi
@@ -31,15 +30,7 @@ from trustresolve._x509.pem import der_to_pem, scan_pem
 CERTIFI = f"certifi {certifi.__version__} (Mozilla's roots)"
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR", "TRUSTRESOLVE_CONFIG", "SSLKEYLOGFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("TRUSTRESOLVE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    yield
-    monkeypatch.undo()
-    trustresolve.resolve(refresh=True)
+pytestmark = pytest.mark.usefixtures("unpinned_trust")
 
 
 def _reference(monkeypatch: pytest.MonkeyPatch, *roots: Minted, label: str = "test list 1") -> None:
@@ -186,47 +177,43 @@ def test_without_an_aki_the_signature_decides(
         assert verdict.cause is Cause.UNKNOWN_ISSUER
 
 
+def _self_signed(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, digest: object) -> bytes:
+    assert isinstance(digest, hashes.HashAlgorithm)
+    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "k")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(NOW)
+        .not_valid_after(NOW + DAY)
+        .sign(key, digest)
+    )
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+def _spki(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
+    return key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
 def test_the_signature_check_knows_rsa_and_the_nist_curves() -> None:
     from trustresolve._x509.signature import signed_by
 
-    keys = [
+    keys: list[tuple[rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, hashes.HashAlgorithm]] = [
         (rsa.generate_private_key(65537, 2048), hashes.SHA256()),
         (ec.generate_private_key(ec.SECP256R1()), hashes.SHA256()),
         (ec.generate_private_key(ec.SECP384R1()), hashes.SHA384()),
     ]
-    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "k")])
     for key, digest in keys:
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(1)
-            .not_valid_before(NOW)
-            .not_valid_after(NOW + DAY)
-            .sign(key, digest)
-        )
-        der = cert.public_bytes(serialization.Encoding.DER)
-        spki = key.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        assert signed_by(der, spki) is True
-        assert signed_by(der[:-4] + bytes(4), spki) is False  # a damaged signature
-    ed_key = ec.generate_private_key(ec.SECP521R1())  # a curve the check does not know
-    ed = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(ed_key.public_key())
-        .serial_number(1)
-        .not_valid_before(NOW)
-        .not_valid_after(NOW + DAY)
-        .sign(ed_key, hashes.SHA512())
-    )
-    spki = ed_key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    assert signed_by(ed.public_bytes(serialization.Encoding.DER), spki) is None
+        der = _self_signed(key, digest)
+        assert signed_by(der, _spki(key)) is True
+        assert signed_by(der[:-4] + bytes(4), _spki(key)) is False  # a damaged signature
+        assert signed_by(der, _spki(ec.generate_private_key(ec.SECP256R1()))) in (False, None)
+    unknown = ec.generate_private_key(ec.SECP521R1())  # a curve the check does not know
+    assert signed_by(_self_signed(unknown, hashes.SHA512()), _spki(unknown)) is None
 
 
 # --- the real certifi --------------------------------------------------------------------------
