@@ -58,14 +58,3 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     deps = sysconfig.get_paths()["purelib"]
     Path(site, "00-trustresolve-src.pth").write_text(f"{REPO / 'src'}\n{deps}\n")
     return python, site
-
-
-@pytest.fixture
-def unpinned_trust(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """No trust variable or config file of this machine's: a test that wants one sets it."""
-    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR", "TRUSTRESOLVE_CONFIG", "SSLKEYLOGFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("TRUSTRESOLVE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    yield
-    monkeypatch.undo()

@@ -187,33 +187,6 @@ def verification_failed(
     )
 
 
-def _stale_verdict(
-    exc: ssl.SSLCertVerificationError,
-    chain: Chain | None,
-    client: Client,
-    now: datetime.datetime,
-) -> Verdict | None:
-    """A store out of date, or holding an expired root (:mod:`.stale`); ``None`` otherwise."""
-    found = stale.find_stale_root(exc.verify_code, chain.certificates if chain else (), client, now)
-    if found is None:
-        return None
-    evidence: dict[str, Evidence] = {
-        "root": found.root,
-        "reference": found.reference,
-        "matched": found.matched,
-        "store": client.store,
-        "openssl": str(exc),
-    }
-    fixes = tuple(stale.advice_for(client))
-    if found.kind == "missing":
-        return Verdict(Cause.STORE_OUT_OF_DATE, evidence, fixes)
-    assert found.expired_on is not None
-    evidence["expired_on"] = f"{found.expired_on:%Y-%m-%d}"
-    if found.renewed_until is not None:
-        evidence["renewed_until"] = f"{found.renewed_until:%Y-%m-%d}"
-    return Verdict(Cause.ROOT_EXPIRED, evidence, fixes)
-
-
 def summaries_of(chain: Chain | None) -> list[CertSummary]:
     out = []
     for der in chain.certificates if chain else []:
@@ -239,6 +212,33 @@ def _hostname_verdict(target: Target, leaf: CertSummary | None) -> Verdict:
             "certificate can then impersonate the server.",
         ),
     )
+
+
+def _stale_verdict(
+    exc: ssl.SSLCertVerificationError,
+    chain: Chain | None,
+    client: Client,
+    now: datetime.datetime,
+) -> Verdict | None:
+    """A store out of date, or holding an expired root (:mod:`.stale`); ``None`` otherwise."""
+    found = stale.find_stale_root(exc.verify_code, chain.certificates if chain else (), client, now)
+    if found is None:
+        return None
+    evidence: dict[str, Evidence] = {
+        "root": found.root,
+        "reference": found.reference,
+        "matched": found.matched,
+        "store": client.store,
+        "openssl": str(exc),
+    }
+    fixes = tuple(stale.advice_for(client))
+    if found.kind == "missing":
+        return Verdict(Cause.STORE_OUT_OF_DATE, evidence, fixes)
+    assert found.expired_on is not None
+    evidence["expired_on"] = f"{found.expired_on:%Y-%m-%d}"
+    if found.renewed_until is not None:
+        evidence["renewed_until"] = f"{found.renewed_until:%Y-%m-%d}"
+    return Verdict(Cause.ROOT_EXPIRED, evidence, fixes)
 
 
 def _dates_verdict(code: int, summaries: list[CertSummary], now: datetime.datetime) -> Verdict:
