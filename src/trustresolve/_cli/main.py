@@ -41,6 +41,7 @@ _MODIFIERS = {
     "cafile": ("connect",),
     "crlfile": ("connect",),
     "timeout": ("connect",),
+    "starttls": ("connect",),
     "shell": ("env",),
     "target": ("install_hook", "uninstall_hook"),
 }
@@ -68,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     actions.add_argument(
         "--connect",
         metavar="HOST[:PORT]|URI",
-        help="connect (port 443, or a mongodb:// URI's first host) and explain the result",
+        help="connect (port 443, or a database URI's first host: mongodb://, postgresql://, "
+        "mysql://, rediss://) and explain the result",
     )
     actions.add_argument(
         "--export", metavar="FILE", help="write the resolved store to FILE as a PEM bundle"
@@ -101,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         type=float,
         help="with --connect: time for the whole run, in seconds (default 10)",
+    )
+    modifiers.add_argument(
+        "--starttls",
+        choices=("postgres", "mysql"),
+        help="with --connect HOST[:PORT]: start TLS inside PostgreSQL's or MySQL's protocol "
+        "(default port 5432 or 3306)",
     )
     modifiers.add_argument(
         "--shell",
@@ -160,7 +168,13 @@ def _main(argv: Sequence[str] | None) -> int:
             from .connect import connect
 
             timeout = 10.0 if args.timeout is None else args.timeout
-            return connect(args.connect, cafile=args.cafile, crlfile=args.crlfile, timeout=timeout)
+            return connect(
+                args.connect,
+                cafile=args.cafile,
+                crlfile=args.crlfile,
+                timeout=timeout,
+                starttls=args.starttls,
+            )
         if action == "export":
             return _export(args.root, args.export)
         if action == "env":

@@ -15,7 +15,7 @@ import socket
 import ssl
 from dataclasses import dataclass
 
-from . import report, verdicts, wire
+from . import negotiate, report, verdicts, wire
 from .client import Client, client_for
 from .target import Target, parse_target
 from .verdicts import Verdict
@@ -46,13 +46,14 @@ def connect(
     crlfile: str | None = None,
     timeout: float = 10.0,
     out: report.Printer = print,
+    starttls: str | None = None,
 ) -> int:
     """Run the diagnosis; print the report through ``out``; 0 when verified, 1 otherwise.
 
     Raises :class:`ConfigurationError` for a bad target or option (the CLI's exit 2) and
     :class:`~trustresolve.TrustResolveError` when no store can be resolved.
     """
-    target = parse_target(target_text)
+    target = parse_target(target_text, starttls)
     client = client_for(target, cafile, crlfile)
     now = datetime.datetime.now(datetime.timezone.utc)
     report.print_header(out, target, client)
@@ -71,9 +72,10 @@ def diagnose(
     cafile: str | None = None,
     crlfile: str | None = None,
     timeout: float = 10.0,
+    starttls: str | None = None,
 ) -> Diagnosis:
     """The same run as :func:`connect`, without printing."""
-    target = parse_target(target_text)
+    target = parse_target(target_text, starttls)
     client = client_for(target, cafile, crlfile)
     now = datetime.datetime.now(datetime.timezone.utc)
     return examine(target, client, wire.Deadline(timeout), now)
@@ -87,19 +89,25 @@ def examine(
         return Diagnosis(target, client, reached)
     address = reached
     hostname = target.host if client.context.check_hostname else wire.server_hostname(target.host)
+    plan = negotiate.plan_for(target.dialect, client.direct)
     try:
-        done = wire.handshake(address, client.context, hostname, deadline)
+        done = wire.handshake(address, client.context, hostname, deadline, prelude=plan.prelude)
     except wire.HandshakeError as failed:
         if not isinstance(failed.error, ssl.SSLCertVerificationError):
-            verdict = _handshake_verdict(failed, address, target, client, deadline)
+            verdict = _handshake_verdict(failed, address, target, client, deadline, plan=plan)
             return Diagnosis(target, client, verdict)
-        chain = wire.fetch_chain(address, target.host, deadline)
+        chain = wire.fetch_chain(
+            address, target.host, deadline, prelude=plan.prelude, alpn=plan.alpn
+        )
         verdict = verdicts.verification_failed(failed.error, target, chain, client, now)
         return _with_chain(Diagnosis(target, client, verdict), chain, deadline)
-    chain = wire.fetch_chain(address, target.host, deadline)
-    diagnosis = Diagnosis(
-        target, client, verdicts.connected(target, client), (done.version, done.cipher)
+    chain = wire.fetch_chain(address, target.host, deadline, prelude=plan.prelude, alpn=plan.alpn)
+    verdict = (
+        verdicts.connected(target, client)
+        if plan.accepts(done.alpn)
+        else verdicts.no_alpn(done.alpn)
     )
+    diagnosis = Diagnosis(target, client, verdict, (done.version, done.cipher))
     return _with_chain(diagnosis, chain, deadline)
 
 
@@ -118,14 +126,46 @@ def _handshake_verdict(
     target: Target,
     client: Client,
     deadline: wire.Deadline,
+    *,
+    plan: negotiate.Plan,
 ) -> Verdict:
+    if isinstance(failed.error, negotiate.NegotiationError):
+        return verdicts.negotiation_failed(failed.error, target)
     if verdicts.is_protocol_mismatch(failed.error):
-        server = wire.server_versions(address, target.host, deadline)
+        server = wire.server_versions(
+            address, target.host, deadline, prelude=plan.prelude, alpn=plan.alpn
+        )
         allowed = wire.allowed_versions(client.context)
         return verdicts.protocol_mismatch(
             failed.error, server, allowed, complete=not deadline.expired
         )
-    return verdicts.handshake_failed(failed.error, deadline.seconds, failed.received)
+    spoken = _database_protocol(failed, address, deadline, plan)
+    if spoken is not None:
+        protocol, version = spoken
+        if protocol == "postgresql" and client.direct:
+            return verdicts.no_direct_tls(target, failed.error)
+        return verdicts.in_protocol_tls(protocol, target, failed.error, version)
+    return verdicts.handshake_failed(
+        failed.error, deadline.seconds, failed.received, dialect=target.dialect
+    )
+
+
+def _database_protocol(
+    failed: wire.HandshakeError,
+    address: tuple[str, int],
+    deadline: wire.Deadline,
+    plan: negotiate.Plan,
+) -> tuple[str, str] | None:
+    """A plain TLS hello that met a PostgreSQL or MySQL server: which one (see negotiate)."""
+    if plan.prelude is not None or not verdicts.is_not_tls(failed.error):
+        return None
+
+    family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+
+    def connect() -> socket.socket:
+        return wire.tcp_connect(family, address, deadline)
+
+    return negotiate.identify(failed.records, connect, deadline)
 
 
 def _reach(target: Target, deadline: wire.Deadline) -> Verdict | tuple[str, int]:

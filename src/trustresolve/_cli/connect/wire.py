@@ -18,10 +18,14 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..._tls import versions
+
+if TYPE_CHECKING:
+    from .negotiate import Prelude
 
 __all__ = [
     "Chain",
@@ -109,10 +113,16 @@ def _family(address: tuple[str, int]) -> int:
 
 
 def probe_context(
-    minimum: ssl.TLSVersion | None = None, maximum: ssl.TLSVersion | None = None
+    minimum: ssl.TLSVersion | None = None,
+    maximum: ssl.TLSVersion | None = None,
+    *,
+    alpn: Sequence[str] = (),
 ) -> ssl.SSLContext:
-    """A context that accepts anything: for looking, never for trusting."""
+    """A context that accepts anything: for looking, never for trusting. ``alpn``: what
+    the server insists on (PostgreSQL's direct TLS), so that it answers at all."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if alpn:
+        context.set_alpn_protocols(list(alpn))
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     # Security level 0: TLS 1.0/1.1 and weak keys must not stop us from *seeing* a server.
@@ -144,15 +154,17 @@ class Handshake:
     leaf: bytes | None
     unverified_chain: list[bytes] | None  # Python 3.13+ only
     received: bytes  # the raw records read, up to _MAX_RECORD_BYTES
+    alpn: str | None = None  # the application protocol the server selected
 
 
 class HandshakeError(Exception):
     """A handshake failed; ``error`` is what ``ssl`` or the socket raised."""
 
-    def __init__(self, error: BaseException, received: int) -> None:
+    def __init__(self, error: BaseException, received: int, records: bytes = b"") -> None:
         super().__init__(str(error))
         self.error = error
         self.received = received  # bytes the server sent before it failed
+        self.records = records  # those bytes (up to _MAX_RECORD_BYTES): TLS 1.2's are plaintext
 
 
 def handshake(
@@ -160,11 +172,16 @@ def handshake(
     context: ssl.SSLContext,
     hostname: str | None,
     deadline: Deadline,
+    *,
+    prelude: Prelude | None = None,
 ) -> Handshake:
-    """Connect and handshake; raises :class:`HandshakeError` wrapping what went wrong."""
+    """Connect, run ``prelude`` (how the server's protocol starts TLS, :mod:`.negotiate`),
+    and handshake; raises :class:`HandshakeError` wrapping what went wrong."""
     pipe = _Pipe(deadline)
     try:
         with contextlib.closing(tcp_connect(_family(address), address, deadline)) as raw:
+            if prelude is not None:
+                prelude(raw, deadline)
             tls = context.wrap_bio(pipe.incoming, pipe.outgoing, server_hostname=hostname)
             try:
                 pipe.drive(tls, raw)
@@ -179,9 +196,10 @@ def handshake(
                 tls.getpeercert(binary_form=True),
                 _unverified_chain(tls),
                 bytes(pipe.received),
+                tls.selected_alpn_protocol(),
             )
     except (OSError, ssl.SSLError, ValueError) as exc:
-        raise HandshakeError(exc, len(pipe.received)) from exc
+        raise HandshakeError(exc, len(pipe.received), bytes(pipe.received)) from exc
 
 
 class _Pipe:
@@ -242,17 +260,30 @@ class Chain:
     complete: bool  # False: only the leaf is known (TLS 1.3-only server on Python < 3.13)
 
 
-def fetch_chain(address: tuple[str, int], host: str, deadline: Deadline) -> Chain | None:
+def fetch_chain(
+    address: tuple[str, int],
+    host: str,
+    deadline: Deadline,
+    *,
+    prelude: Prelude | None = None,
+    alpn: Sequence[str] = (),
+) -> Chain | None:
     """The certificates the server sends, without verifying them; ``None`` if that fails."""
     sni = server_hostname(host)
     if sys.version_info >= (3, 13):
         try:
-            done = handshake(address, probe_context(), sni, deadline)
+            done = handshake(address, probe_context(alpn=alpn), sni, deadline, prelude=prelude)
         except HandshakeError:
             return None
         return Chain(done.unverified_chain or [], True)
     try:
-        tls12 = handshake(address, probe_context(maximum=ssl.TLSVersion.TLSv1_2), sni, deadline)
+        tls12 = handshake(
+            address,
+            probe_context(maximum=ssl.TLSVersion.TLSv1_2, alpn=alpn),
+            sni,
+            deadline,
+            prelude=prelude,
+        )
     except HandshakeError:
         sent = None
     else:
@@ -260,7 +291,7 @@ def fetch_chain(address: tuple[str, int], host: str, deadline: Deadline) -> Chai
     if sent:
         return Chain(sent, True)
     try:
-        leaf = handshake(address, probe_context(), sni, deadline).leaf
+        leaf = handshake(address, probe_context(alpn=alpn), sni, deadline, prelude=prelude).leaf
     except HandshakeError:
         return None
     return Chain([leaf], False) if leaf else None
@@ -302,17 +333,22 @@ def certificates_from_records(data: bytes) -> list[bytes] | None:
 
 
 def server_versions(
-    address: tuple[str, int], host: str, deadline: Deadline
+    address: tuple[str, int],
+    host: str,
+    deadline: Deadline,
+    *,
+    prelude: Prelude | None = None,
+    alpn: Sequence[str] = (),
 ) -> list[ssl.TLSVersion]:
     """The protocol versions the server completes a handshake with (each tried alone)."""
     offered = []
     for version in versions.SPOKEN:
         try:
-            context = probe_context(version, version)
+            context = probe_context(version, version, alpn=alpn)
         except (ValueError, ssl.SSLError):
             continue  # this library cannot even be asked for that version
         try:
-            handshake(address, context, server_hostname(host), deadline)
+            handshake(address, context, server_hostname(host), deadline, prelude=prelude)
         except HandshakeError:
             continue
         offered.append(version)
