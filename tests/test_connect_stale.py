@@ -22,7 +22,6 @@ import trustresolve
 from support.ca import DAY, NOW, Minted, mint
 from support.pages import assert_shown
 from support.servers import pem_server_context, serve, tls_handler
-from support.trust_env import unpin_trust
 from trustresolve._cli.connect import Cause, diagnose, stale
 from trustresolve._cli.main import main
 from trustresolve._x509.identity import identify
@@ -31,9 +30,7 @@ from trustresolve._x509.pem import der_to_pem, scan_pem
 CERTIFI = f"certifi {certifi.__version__} (Mozilla's roots)"
 
 
-@pytest.fixture(autouse=True)
-def _unpinned(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    unpin_trust(monkeypatch, tmp_path)
+pytestmark = pytest.mark.usefixtures("doctor_env")
 
 
 def _reference(monkeypatch: pytest.MonkeyPatch, *roots: Minted, label: str = "test list 1") -> None:
