@@ -24,6 +24,7 @@ from .terminal import escape_undecodable_output, safe
 if TYPE_CHECKING:
     from .._machine.facts import PlatformFacts
     from .._machine.model import Resolution
+    from .._store.age import StoreAge
 
 __all__ = ["main"]
 
@@ -233,11 +234,16 @@ def _print_resolution(
             document["error"] = error
         if verbose:
             document["certificates"] = _certificate_rows(resolution)
+        age = _store_age(resolution)
+        document.update(age.as_dict() if age else {})
         print(json.dumps(document, indent=2))
         return
     if error:
         print(f"error: {error}\n")
     print(resolution.explain())
+    age = _store_age(resolution)
+    if age is not None:
+        print("\n" + "\n".join(age.lines()))
     if verbose:
         rows = _certificate_rows(resolution)
         expired = sum(1 for row in rows if row["expired"])
@@ -245,6 +251,14 @@ def _print_resolution(
         for row in rows:
             flag = "  EXPIRED" if row["expired"] else ""
             print(f"  {row['not_after']}  {row['subject']}{flag}")
+
+
+def _store_age(resolution: Resolution) -> StoreAge | None:
+    from .._store.age import store_age
+
+    if resolution.source is None:
+        return None
+    return store_age(resolution.source, datetime.datetime.now(datetime.timezone.utc))
 
 
 def _certificate_rows(resolution: Resolution) -> list[dict[str, object]]:

@@ -164,6 +164,29 @@ def _unknown_issuer(ev: _Evidence) -> list[str]:
     ]
 
 
+def _store_out_of_date(ev: _Evidence) -> list[str]:
+    return [
+        f"The chain is issued by {ev.text('root')} (matched by {ev.text('matched')}), a root "
+        f"that {ev.text('reference')} holds and the store lacks: the store is out of date.",
+        "If this server's chain really is issued by that root, updating the store fixes this "
+        "(OpenSSL then checks the chain's signatures).",
+        _store(ev),
+    ]
+
+
+def _root_expired(ev: _Evidence) -> list[str]:
+    lines = [
+        f"The store's copy of the root {ev.text('root')} expired on {ev.text('expired_on')}: "
+        "the store is out of date."
+    ]
+    if ev.has("renewed_until"):
+        lines.append(
+            f"{ev.text('reference')} holds a copy of the same root (same name and key) valid "
+            f"until {ev.text('renewed_until')}."
+        )
+    return [*lines, _store(ev)]
+
+
 def _missing_intermediate(ev: _Evidence) -> list[str]:
     return [
         f"The server sent {_count(ev.number('sent'))} ending at {ev.text('top')}; its issuer "
@@ -299,6 +322,8 @@ _DETAILS: dict[Cause, Callable[[_Evidence], list[str]]] = {
     Cause.NOT_FULLY_VERIFIED: _not_fully_verified,
     Cause.SELF_SIGNED: _self_signed,
     Cause.UNKNOWN_ISSUER: _unknown_issuer,
+    Cause.STORE_OUT_OF_DATE: _store_out_of_date,
+    Cause.ROOT_EXPIRED: _root_expired,
     Cause.MISSING_INTERMEDIATE: _missing_intermediate,
     Cause.HOSTNAME_MISMATCH: _hostname_mismatch,
     Cause.EXPIRED: _dates,

@@ -10,6 +10,10 @@ NOT_FULLY_VERIFIED     notes, store
 SELF_SIGNED            subject, store
 UNKNOWN_ISSUER         store; root (a self-signed root was sent) or sent, complete, top,
                        top_issuer (the last certificate sent and its issuer), if any was read
+STORE_OUT_OF_DATE      root, reference (``certifi 2025.1.31 (Mozilla's roots)``), matched, store,
+                       openssl
+ROOT_EXPIRED           root, expired_on, renewed_until (if the reference has a valid copy),
+                       reference, store, openssl
 MISSING_INTERMEDIATE   sent, top, top_issuer, urls (AIA caIssuers), store
 HOSTNAME_MISMATCH      asked, offered (the subjectAltName entries), subject
 EXPIRED/NOT_YET_VALID  problems ("subject: problem" of each certificate), now
@@ -53,6 +57,7 @@ from typing import Union
 from ..._tls import versions
 from ..._x509.certinfo import CertSummary, summarize
 from ..._x509.der import DERError
+from . import stale
 from .client import Client
 from .target import Target
 from .wire import Chain
@@ -69,6 +74,8 @@ class Cause(enum.Enum):
     NOT_FULLY_VERIFIED = "connected WITHOUT full verification"
     SELF_SIGNED = "self-signed certificate"
     UNKNOWN_ISSUER = "unknown issuer"
+    STORE_OUT_OF_DATE = "trust store out of date"
+    ROOT_EXPIRED = "expired root in the trust store"
     MISSING_INTERMEDIATE = "missing intermediate"
     HOSTNAME_MISMATCH = "hostname mismatch"
     EXPIRED = "certificate expired"
@@ -170,6 +177,9 @@ def verification_failed(
     now: datetime.datetime,
 ) -> Verdict:
     code = exc.verify_code
+    outdated = _stale_verdict(exc, chain, client, now)
+    if outdated is not None:
+        return outdated
     summaries = summaries_of(chain)
     leaf = summaries[0] if summaries else None
     if code in _ISSUER_UNKNOWN or code in (_SELF_SIGNED_LEAF, _SELF_SIGNED_IN_CHAIN):
@@ -228,6 +238,33 @@ def _hostname_verdict(target: Target, leaf: CertSummary | None) -> Verdict:
             "certificate can then impersonate the server.",
         ),
     )
+
+
+def _stale_verdict(
+    exc: ssl.SSLCertVerificationError,
+    chain: Chain | None,
+    client: Client,
+    now: datetime.datetime,
+) -> Verdict | None:
+    """A store out of date, or holding an expired root (:mod:`.stale`); ``None`` otherwise."""
+    found = stale.find_stale_root(exc.verify_code, chain.certificates if chain else (), client, now)
+    if found is None:
+        return None
+    evidence: dict[str, Evidence] = {
+        "root": found.root,
+        "reference": found.reference,
+        "matched": found.matched,
+        "store": client.store,
+        "openssl": str(exc),
+    }
+    fixes = tuple(stale.advice_for(client))
+    if found.kind == "missing":
+        return Verdict(Cause.STORE_OUT_OF_DATE, evidence, fixes)
+    assert found.expired_on is not None
+    evidence["expired_on"] = f"{found.expired_on:%Y-%m-%d}"
+    if found.renewed_until is not None:
+        evidence["renewed_until"] = f"{found.renewed_until:%Y-%m-%d}"
+    return Verdict(Cause.ROOT_EXPIRED, evidence, fixes)
 
 
 def _dates_verdict(code: int, summaries: list[CertSummary], now: datetime.datetime) -> Verdict:
