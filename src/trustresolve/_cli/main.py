@@ -39,6 +39,8 @@ _MODIFIERS = {
     "root": ("which", "check", "export", "env"),
     "cafile": ("connect",),
     "crlfile": ("connect",),
+    "cert": ("connect",),
+    "key": ("connect",),
     "timeout": ("connect",),
     "shell": ("env",),
     "target": ("install_hook", "uninstall_hook"),
@@ -94,6 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     modifiers.add_argument(
         "--crlfile", metavar="FILE", help="with --connect: check the leaf against this PEM CRL"
+    )
+    modifiers.add_argument(
+        "--cert",
+        metavar="FILE",
+        help="with --connect: present this PEM client certificate (and its key, unless --key)",
+    )
+    modifiers.add_argument(
+        "--key",
+        metavar="FILE",
+        help="with --connect --cert: the PEM private key (passphrase: TRUSTRESOLVE_KEY_PASSWORD)",
     )
     modifiers.add_argument(
         "--timeout",
@@ -159,7 +171,14 @@ def _main(argv: Sequence[str] | None) -> int:
             from .connect import connect
 
             timeout = 10.0 if args.timeout is None else args.timeout
-            return connect(args.connect, cafile=args.cafile, crlfile=args.crlfile, timeout=timeout)
+            return connect(
+                args.connect,
+                cafile=args.cafile,
+                crlfile=args.crlfile,
+                timeout=timeout,
+                cert=args.cert,
+                key=args.key,
+            )
         if action == "export":
             return _export(args.root, args.export)
         if action == "env":

@@ -6,6 +6,10 @@ handshake that does not verify (:mod:`.wire`), so the verdict (:mod:`.verdicts`)
 cause: which store was used, the names asked and offered, the dates, the chain's missing link,
 or the protocol versions each side speaks. All of it shares one deadline, ``timeout`` seconds
 from the start.
+
+VERIFIED needs the server to have accepted the client too: after the handshake the doctor
+listens briefly (:data:`.wire.LISTEN_SECONDS`) for the alert a TLS 1.3 server sends when it
+rejects the client's certificate, or for the server closing the connection.
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ def connect(
     crlfile: str | None = None,
     timeout: float = 10.0,
     out: report.Printer = print,
+    cert: str | None = None,
+    key: str | None = None,
 ) -> int:
     """Run the diagnosis; print the report through ``out``; 0 when verified, 1 otherwise.
 
@@ -53,7 +59,7 @@ def connect(
     :class:`~trustresolve.TrustResolveError` when no store can be resolved.
     """
     target = parse_target(target_text)
-    client = client_for(target, cafile, crlfile)
+    client = client_for(target, cafile, crlfile, cert, key)
     now = datetime.datetime.now(datetime.timezone.utc)
     report.print_header(out, target, client)
     diagnosis = examine(target, client, wire.Deadline(timeout), now)
@@ -71,10 +77,12 @@ def diagnose(
     cafile: str | None = None,
     crlfile: str | None = None,
     timeout: float = 10.0,
+    cert: str | None = None,
+    key: str | None = None,
 ) -> Diagnosis:
     """The same run as :func:`connect`, without printing."""
     target = parse_target(target_text)
-    client = client_for(target, cafile, crlfile)
+    client = client_for(target, cafile, crlfile, cert, key)
     now = datetime.datetime.now(datetime.timezone.utc)
     return examine(target, client, wire.Deadline(timeout), now)
 
@@ -88,18 +96,38 @@ def examine(
     address = reached
     hostname = target.host if client.context.check_hostname else wire.server_hostname(target.host)
     try:
-        done = wire.handshake(address, client.context, hostname, deadline)
+        done = wire.handshake(
+            address, client.context, hostname, deadline, listen=wire.LISTEN_SECONDS
+        )
     except wire.HandshakeError as failed:
         if not isinstance(failed.error, ssl.SSLCertVerificationError):
             verdict = _handshake_verdict(failed, address, target, client, deadline)
-            return Diagnosis(target, client, verdict)
-        chain = wire.fetch_chain(address, target.host, deadline)
+            return _refused_with_chain(target, client, verdict, address, deadline)
+        chain = wire.fetch_chain(address, target.host, deadline, client.certificate)
         verdict = verdicts.verification_failed(failed.error, target, chain, client, now)
         return _with_chain(Diagnosis(target, client, verdict), chain, deadline)
-    chain = wire.fetch_chain(address, target.host, deadline)
-    diagnosis = Diagnosis(
-        target, client, verdicts.connected(target, client), (done.version, done.cipher)
+    chain = wire.fetch_chain(address, target.host, deadline, client.certificate)
+    verdict = (
+        verdicts.connected(target, client)
+        if done.refusal is None
+        else verdicts.refused_after_handshake(done.refusal, client)
     )
+    diagnosis = Diagnosis(target, client, verdict, (done.version, done.cipher))
+    return _with_chain(diagnosis, chain, deadline)
+
+
+def _refused_with_chain(
+    target: Target,
+    client: Client,
+    verdict: Verdict,
+    address: tuple[str, int],
+    deadline: wire.Deadline,
+) -> Diagnosis:
+    """A server that refused the client's certificate still showed its own: print it."""
+    diagnosis = Diagnosis(target, client, verdict)
+    if not verdicts.is_about_the_client(verdict):
+        return diagnosis
+    chain = wire.fetch_chain(address, target.host, deadline, client.certificate)
     return _with_chain(diagnosis, chain, deadline)
 
 
@@ -120,11 +148,15 @@ def _handshake_verdict(
     deadline: wire.Deadline,
 ) -> Verdict:
     if verdicts.is_protocol_mismatch(failed.error):
-        server = wire.server_versions(address, target.host, deadline)
+        server = wire.server_versions(address, target.host, deadline, client.certificate)
         allowed = wire.allowed_versions(client.context)
         return verdicts.protocol_mismatch(
-            failed.error, server, allowed, complete=not deadline.expired
+            failed.error, server, allowed, complete=not deadline.expired, program=client
         )
+    if wire.requested_client_certificate(failed.records) and verdicts.is_certificate_alert(
+        failed.error
+    ):  # TLS 1.2: the server refused the client's certificate inside the handshake
+        return verdicts.client_certificate_refused(failed.error, client, during_handshake=True)
     return verdicts.handshake_failed(failed.error, deadline.seconds, failed.received)
 
 
