@@ -233,13 +233,19 @@ def _protocol_mismatch(ev: _Evidence) -> list[str]:
     ]
 
 
+def _unless_quoted(ev: _Evidence, key: str) -> str:
+    """`` (the error)``, unless the OpenSSL line above already says it."""
+    return "" if ev.has("openssl") or not ev.text(key) else f" ({ev.text(key)})"
+
+
 def _not_tls(ev: _Evidence) -> list[str]:
-    return [f"The server answered with something that is not TLS (OpenSSL: {ev.text('reason')})."]
+    return [f"The server answered with something that is not TLS{_unless_quoted(ev, 'reason')}."]
 
 
 def _closed(ev: _Evidence) -> list[str]:
     return [
-        f"The server closed the connection instead of answering the TLS hello ({ev.text('error')})."
+        "The server closed the connection instead of answering the TLS hello"
+        f"{_unless_quoted(ev, 'error')}."
     ]
 
 
@@ -292,7 +298,7 @@ def _closed_after_handshake(ev: _Evidence) -> list[str]:
     given = f" (client certificate {ev.text('certificate')})" if ev.has("certificate") else ""
     return [
         f"The handshake completed{given}, then the server closed the connection without an "
-        f"alert ({ev.text('error')})."
+        f"alert{_unless_quoted(ev, 'error')}."
     ]
 
 
