@@ -189,3 +189,29 @@ def test_uri_certificate_fix_in_each_dialect(
     built = context.create_context()
     assert built is not None
     assert talks(port, built)
+
+
+# --- any other verification error ----------------------------------------------------------------
+
+
+def test_the_s_client_command_shows_the_failing_check(tmp_path: Path) -> None:
+    from support.ca import client_only_leaf
+    from support.servers import pem_server_context
+
+    ca = trustme.CA()
+    cafile = str(tmp_path / "ca.pem")
+    ca.cert_pem.write_to_path(cafile)
+    with serve(tls_handler(pem_server_context(*client_only_leaf(ca)))) as port:
+        verdict = diagnose(f"127.0.0.1:{port}", cafile=cafile).verdict
+        assert verdict.cause is Cause.VERIFY_FAILED
+        assert verdict.evidence["code"] == 26  # X509_V_ERR_INVALID_PURPOSE
+        done = subprocess.run(
+            the_code(verdict, "openssl s_client"),
+            shell=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert "verify error:num=26:unsuitable certificate purpose" in done.stdout + done.stderr

@@ -17,7 +17,7 @@ import pytest
 import trustme
 
 import trustresolve
-from support.ca import crl_revoking, leaf_with_aia
+from support.ca import client_only_leaf, crl_revoking, leaf_with_aia
 from support.pages import assert_shown
 from support.servers import (
     closed_port,
@@ -132,6 +132,12 @@ def test_revoked(ca: trustme.CA, cafile: str, tmp_path: Path) -> None:
     with serve(tls_handler(leaf_only_context(leaf))) as port:
         out = printed(f"127.0.0.1:{port}", "--cafile", cafile, "--crlfile", crlfile)
     assert_shown("revoked", out, shown_as(port, {cafile: "ca.pem", crlfile: "crl.pem"}))
+
+
+def test_verify_failed(ca: trustme.CA, cafile: str) -> None:
+    with serve(tls_handler(pem_server_context(*client_only_leaf(ca)))) as port:
+        out = printed(f"127.0.0.1:{port}", "--cafile", cafile)
+    assert_shown("verify-failed", out, shown_as(port, {cafile: "ca.pem"}))
 
 
 def test_protocol_mismatch(ca: trustme.CA, cafile: str) -> None:

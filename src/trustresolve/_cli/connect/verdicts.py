@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import shlex
 import socket
 import ssl
 import sys
@@ -53,7 +54,7 @@ from ..._x509.certinfo import CertSummary, summarize
 from ..._x509.der import DERError
 from .client import Client
 from .target import Target
-from .wire import Chain
+from .wire import Chain, server_hostname
 
 __all__ = ["Cause", "Evidence", "Verdict", "protocol_advice"]
 
@@ -204,8 +205,23 @@ def _verification_verdict(
     return Verdict(
         Cause.VERIFY_FAILED,
         {"message": exc.verify_message, "code": code},
-        ("See the chain above; `openssl verify -CAfile STORE chain.pem` gives more detail.",),
+        (
+            f"See the chain above; `{_s_client_command(target, client)}` shows OpenSSL's check "
+            "of each certificate (depth, subject, error).",
+        ),
     )
+
+
+def _s_client_command(target: Target, client: Client) -> str:
+    """``openssl s_client`` verifying this server, with the run's CA file when it had one
+    (without one, s_client trusts OpenSSL's default paths, usually the same system store)."""
+    command = f"openssl s_client -connect {shlex.quote(target.shown)} -verify_return_error"
+    server_name = server_hostname(target.host)
+    if server_name:
+        command += f" -servername {shlex.quote(server_name)}"
+    if client.cafile:
+        command += f" -CAfile {shlex.quote(client.cafile)}"
+    return command + (" <NUL" if sys.platform == "win32" else " </dev/null")
 
 
 def summaries_of(chain: Chain | None) -> list[CertSummary]:
