@@ -17,7 +17,7 @@ import pytest
 import trustme
 
 import trustresolve
-from support.ca import client_only_leaf, crl_revoking, leaf_with_aia
+from support.ca import client_only_leaf, crl_revoking, leaf_with_aia, signed_crl
 from support.pages import assert_shown
 from support.servers import (
     closed_port,
@@ -132,6 +132,32 @@ def test_revoked(ca: trustme.CA, cafile: str, tmp_path: Path) -> None:
     with serve(tls_handler(leaf_only_context(leaf))) as port:
         out = printed(f"127.0.0.1:{port}", "--cafile", cafile, "--crlfile", crlfile)
     assert_shown("revoked", out, shown_as(port, {cafile: "ca.pem", crlfile: "crl.pem"}))
+
+
+def test_no_crl_for_the_issuer(ca: trustme.CA, cafile: str, tmp_path: Path) -> None:
+    crlfile = write(tmp_path / "crl.pem", signed_crl(trustme.CA(), []))  # another CA's CRL
+    with serve(tls_handler(leaf_only_context(ca.issue_cert("127.0.0.1")))) as port:
+        out = printed(f"127.0.0.1:{port}", "--cafile", cafile, "--crlfile", crlfile)
+    assert_shown("no-crl", out, shown_as(port, {cafile: "ca.pem", crlfile: "crl.pem"}))
+
+
+def test_crl_out_of_date(ca: trustme.CA, cafile: str, tmp_path: Path) -> None:
+    crlfile = write(tmp_path / "crl.pem", signed_crl(ca, [], next_update=PAST))
+    with serve(tls_handler(leaf_only_context(ca.issue_cert("127.0.0.1")))) as port:
+        out = printed(f"127.0.0.1:{port}", "--cafile", cafile, "--crlfile", crlfile)
+    assert_shown("crl-out-of-date", out, shown_as(port, {cafile: "ca.pem", crlfile: "crl.pem"}))
+
+
+def test_handshake_failed(ca: trustme.CA, cafile: str) -> None:
+    context = leaf_context(ca.issue_cert("127.0.0.1"))
+
+    def only_known_names(tls: ssl.SSLObject, name: str | None, _: ssl.SSLContext) -> int:
+        return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME  # e.g. a proxy routing by SNI
+
+    context.sni_callback = only_known_names  # type: ignore[assignment]
+    with serve(tls_handler(context)) as port:
+        out = printed(f"localhost:{port}", "--cafile", cafile)
+    assert_shown("handshake-failed", out, shown_as(port, {cafile: "ca.pem"}))
 
 
 def test_verify_failed(ca: trustme.CA, cafile: str) -> None:

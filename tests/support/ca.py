@@ -176,15 +176,21 @@ def bare(
 
 
 def signed_crl(
-    issuer: trustme.CA, revoked: Iterable[trustme.LeafCert | int], *, der: bool = False
+    issuer: trustme.CA,
+    revoked: Iterable[trustme.LeafCert | int],
+    *,
+    der: bool = False,
+    next_update: datetime.datetime | None = None,
 ) -> bytes:
-    """A CRL signed by ``issuer`` revoking ``revoked`` (leaves or serial numbers)."""
+    """A CRL signed by ``issuer`` revoking ``revoked`` (leaves or serial numbers), current
+    unless ``next_update`` says when it stopped being (or will stop being) current."""
     signer = from_trustme(issuer)
+    next_update = next_update or NOW + DAY
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(signer.cert.subject)
-        .last_update(NOW - DAY)
-        .next_update(NOW + DAY)
+        .last_update(min(NOW, next_update) - DAY)
+        .next_update(next_update)
     )
     for entry in revoked:
         builder = builder.add_revoked_certificate(

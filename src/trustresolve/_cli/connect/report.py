@@ -218,7 +218,7 @@ def _no_crl(ev: _Evidence) -> list[str]:
 
 
 def _crl_out_of_date(ev: _Evidence) -> list[str]:
-    return [f"{ev.text('message')}."]
+    return [f"The CRL's dates do not cover now: {ev.text('message')}."]
 
 
 def _verify_failed(ev: _Evidence) -> list[str]:
@@ -269,7 +269,7 @@ def _timeout(ev: _Evidence) -> list[str]:
 
 
 def _handshake_failed(ev: _Evidence) -> list[str]:
-    return [ev.text("error")]
+    return [] if ev.has("openssl") else [ev.text("error")]
 
 
 def _said(ev: _Evidence) -> str:

@@ -429,11 +429,14 @@ def _failure_verdict(exc: BaseException, seconds: float, received: int) -> Verdi
                 "a known SNI name may do this; check its log.",
             ),
         )
-    return Verdict(
-        Cause.HANDSHAKE_FAILED,
-        {"error": f"{type(exc).__name__}: {exc}"},
-        ("See the server's log for why it refused the handshake.",),
-    )
+    fixes: tuple[str, ...] = ("See the server's log for why it refused the handshake.",)
+    if reason == "TLSV1_UNRECOGNIZED_NAME":
+        fixes = (
+            "The server (or a proxy routing by SNI) does not serve this name: connect with "
+            "the name it serves, not an address or an alias.",
+            *fixes,
+        )
+    return Verdict(Cause.HANDSHAKE_FAILED, {"error": f"{type(exc).__name__}: {exc}"}, fixes)
 
 
 def timed_out(
