@@ -507,8 +507,10 @@ def refused_after_handshake(exc: BaseException, client: Client) -> Verdict:
     """The server's first word after a completed handshake was not an acceptance."""
     if is_certificate_alert(exc):
         return client_certificate_refused(exc, client, during_handshake=False)
-    if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionError)):
-        evidence: dict[str, Evidence] = {"error": f"{type(exc).__name__}: {exc}"}
+    if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionError, EOFError)):
+        # EOFError: the read returned nothing, as a program's does (no error to show).
+        error = "" if isinstance(exc, EOFError) else f"{type(exc).__name__}: {exc}"
+        evidence: dict[str, Evidence] = {"error": error}
         if client.certificate is not None:
             evidence["certificate"] = client.certificate.certfile
         fixes: tuple[str, ...] = (

@@ -258,14 +258,16 @@ class _Pipe:
         fed = False
         while True:
             try:
-                tls.read(1)
+                data = tls.read(1)
             except ssl.SSLWantReadError:
                 if fed:  # a whole record came and was no alert: tickets (RFC 8446 §4.6.1)
                     return None
-            except ssl.SSLError as exc:  # an alert, close_notify, or the EOF written below
+            except ssl.SSLError as exc:  # an alert, or the EOF written below
                 return exc
             else:
-                return None  # application data: the server is talking to us
+                # Data: the server is talking to us. Nothing: close_notify, or (Python 3.9)
+                # the EOF, which a program's recv() also returns as b"" without an error.
+                return None if data else EOFError("the server closed the connection")
             try:
                 raw.settimeout(min(window.remaining(), self.deadline.remaining()))
                 data = raw.recv(_READ_SIZE)
