@@ -279,6 +279,10 @@ def client_only_leaf(issuer: trustme.CA, host: str = "127.0.0.1") -> tuple[bytes
         .not_valid_after(NOW + DAY)
         .add_extension(x509.SubjectAlternativeName([_general_name(host)]), critical=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.key.public_key()), False
+        )  # both, or Python 3.13's VERIFY_X509_STRICT fails first (X509_V_ERR 85)
         .sign(signer.key, hashes.SHA256())
     )
     return cert.public_bytes(serialization.Encoding.PEM), Minted(cert, key).key_pem
