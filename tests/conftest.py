@@ -58,3 +58,19 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     deps = sysconfig.get_paths()["purelib"]
     Path(site, "00-trustresolve-src.pth").write_text(f"{REPO / 'src'}\n{deps}\n")
     return python, site
+
+
+@pytest.fixture
+def doctor_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """For ``--connect`` tests: no trust variable of this machine (each test sets its own),
+    a private cache and config directory, and a fresh resolution afterwards."""
+    names = ("SSL_CERT_FILE", "SSL_CERT_DIR", "TRUSTRESOLVE_CONFIG", "SSLKEYLOGFILE")
+    for name in (*names, "TRUSTRESOLVE_KEY_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TRUSTRESOLVE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    yield
+    monkeypatch.undo()
+    import trustresolve
+
+    trustresolve.resolve(refresh=True)

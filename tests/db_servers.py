@@ -249,13 +249,16 @@ def _redis(pki: Pki, directory: Path, kind: str, auth_clients: bool) -> Iterator
 
 
 @contextlib.contextmanager
-def postgresql(pki: Pki, *, kind: str = "good") -> Iterator[Server]:
-    """PostgreSQL with TLS; ``postgres`` is trusted over TLS, ``client`` needs its certificate."""
+def postgresql(pki: Pki, *, kind: str = "good", tls: bool = True) -> Iterator[Server]:
+    """PostgreSQL with TLS; ``postgres`` is trusted over TLS, ``client`` needs its certificate.
+
+    ``tls=False``: ``ssl = off`` (it answers an SSLRequest with 'N'), ``postgres`` trusted in
+    plain text."""
     with _server_directory("postgresql") as directory:
-        yield from _postgresql(pki, directory, kind)
+        yield from _postgresql(pki, directory, kind, tls)
 
 
-def _postgresql(pki: Pki, directory: Path, kind: str) -> Iterator[Server]:
+def _postgresql(pki: Pki, directory: Path, kind: str, tls: bool) -> Iterator[Server]:
     initdb = binary("initdb", POSTGRES_BIN)
     postgres = binary("postgres", POSTGRES_BIN)
     assert initdb is not None and postgres is not None
@@ -267,13 +270,16 @@ def _postgresql(pki: Pki, directory: Path, kind: str) -> Iterator[Server]:
     port = free_port()
     (data / "pg_hba.conf").write_text(
         "local all all trust\n"
-        f"hostssl all postgres {ADDRESS}/32 trust\n"
-        f"hostssl all client {ADDRESS}/32 cert\n"
+        + (
+            f"hostssl all postgres {ADDRESS}/32 trust\nhostssl all client {ADDRESS}/32 cert\n"
+            if tls
+            else f"host all postgres {ADDRESS}/32 trust\n"
+        )
     )
     with open(data / "postgresql.conf", "a") as conf:
         conf.write(
             f"listen_addresses = '{ADDRESS}'\nport = {port}\n"
-            f"unix_socket_directories = '{directory}'\nssl = on\n"
+            f"unix_socket_directories = '{directory}'\nssl = {'on' if tls else 'off'}\n"
             f"ssl_cert_file = '{cert}'\nssl_key_file = '{key}'\nssl_ca_file = '{clients_ca}'\n"
             "fsync = off\nshared_buffers = 16MB\n"
         )
@@ -293,13 +299,15 @@ def _postgresql(pki: Pki, directory: Path, kind: str) -> Iterator[Server]:
 
 
 @contextlib.contextmanager
-def mariadb(pki: Pki, *, kind: str = "good") -> Iterator[Server]:
-    """MariaDB with TLS; ``app``/``app-pw`` over any TLS, ``x509`` needs a client certificate."""
+def mariadb(pki: Pki, *, kind: str = "good", tls: bool = True) -> Iterator[Server]:
+    """MariaDB with TLS; ``app``/``app-pw`` over any TLS, ``x509`` needs a client certificate.
+
+    ``tls=False``: ``--skip-ssl`` (its greeting has no CLIENT_SSL; have_ssl is DISABLED)."""
     with _server_directory("mariadb") as directory:
-        yield from _mariadb(pki, directory, kind)
+        yield from _mariadb(pki, directory, kind, tls)
 
 
-def _mariadb(pki: Pki, directory: Path, kind: str) -> Iterator[Server]:
+def _mariadb(pki: Pki, directory: Path, kind: str, tls: bool) -> Iterator[Server]:
     install = binary("mariadb-install-db") or binary("mysql_install_db")
     mariadbd = binary("mariadbd") or binary("mysqld")
     assert install is not None and mariadbd is not None
@@ -317,7 +325,8 @@ def _mariadb(pki: Pki, directory: Path, kind: str) -> Iterator[Server]:
     argv = [
         mariadbd, "--no-defaults", f"--datadir={data}", f"--port={port}",
         f"--bind-address={ADDRESS}", f"--socket={sock}", f"--pid-file={directory / 'pid'}",
-        f"--ssl-cert={cert}", f"--ssl-key={key}", f"--ssl-ca={clients_ca}",
+        *([f"--ssl-cert={cert}", f"--ssl-key={key}", f"--ssl-ca={clients_ca}"] if tls
+          else ["--skip-ssl"]),
         "--skip-name-resolve", "--innodb-buffer-pool-size=16M", "--skip-log-bin",
     ]  # fmt: skip
     _give_away(directory)

@@ -14,7 +14,6 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,16 +40,8 @@ NOW = datetime.datetime.now(datetime.timezone.utc)
 SRC = str(Path(__file__).resolve().parent.parent / "src")
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """This machine sets SSL_CERT_FILE/SSL_CERT_DIR; each test decides for itself."""
-    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR", "TRUSTRESOLVE_CONFIG", "SSLKEYLOGFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("TRUSTRESOLVE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    yield
-    monkeypatch.undo()
-    trustresolve.resolve(refresh=True)
+# This machine sets SSL_CERT_FILE/SSL_CERT_DIR; each test decides for itself.
+pytestmark = pytest.mark.usefixtures("doctor_env")
 
 
 @pytest.fixture

@@ -25,17 +25,12 @@ from trustresolve._cli.connect import Cause, Verdict, diagnose
 V = ssl.TLSVersion
 
 
+pytestmark = pytest.mark.usefixtures("doctor_env")
+
+
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    names = ("SSL_CERT_FILE", "SSL_CERT_DIR", "TRUSTRESOLVE_CONFIG", "TRUSTRESOLVE_KEY_PASSWORD")
-    for name in names:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("TRUSTRESOLVE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+def _in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)  # the fixes name files relative to here (CA.pem, client.crt)
-    yield
-    monkeypatch.undo()
-    trustresolve.resolve(refresh=True)
 
 
 def codes(verdict: Verdict) -> list[str]:
@@ -134,7 +129,7 @@ def test_bundle_fix(unknown_issuer: tuple[int, Verdict], tmp_path: Path) -> None
     env = clean_env(PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
     subprocess.run(command, shell=True, check=True, env=env, cwd=tmp_path, timeout=120)
     name, _, value = the_code(verdict, "SSL_CERT_FILE=").partition("=")
-    os.environ[name] = value  # restored by the autouse fixture's monkeypatch.undo()
+    os.environ[name] = value  # restored by doctor_env (its monkeypatch removed SSL_CERT_FILE first)
     trustresolve.resolve(refresh=True)
     assert diagnose(f"127.0.0.1:{port}").verdict.verified
 

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import time
 import unicodedata
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import trustme
 
-import trustresolve
 from support.ca import crafted_leaf
 from support.servers import (
     closed_port,
@@ -43,15 +41,8 @@ EVIL_URL = f"http://evil.example/ca.der\x1b[1A\x1b[2K\r\n{FAKE}"
 EVIL_SUBJECT = "\u009b2K\u202eDEIFIREV :tcidreV\u2066\u2069\u200b\u0085\rVerdict: VERIFIED"
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR", "TRUSTRESOLVE_CONFIG", "SSLKEYLOGFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("TRUSTRESOLVE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    yield
-    monkeypatch.undo()
-    trustresolve.resolve(refresh=True)
+# This machine sets SSL_CERT_FILE/SSL_CERT_DIR; each test decides for itself.
+pytestmark = pytest.mark.usefixtures("doctor_env")
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:

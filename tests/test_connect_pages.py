@@ -10,13 +10,12 @@ import datetime
 import io
 import socket
 import ssl
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 import trustme
 
-import trustresolve
 from support.ca import client_only_leaf, crl_revoking, leaf_with_aia, signed_crl
 from support.pages import assert_shown
 from support.servers import (
@@ -36,16 +35,7 @@ PAST = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
 FUTURE = datetime.datetime(2999, 1, 1, tzinfo=datetime.timezone.utc)
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    names = ("SSL_CERT_FILE", "SSL_CERT_DIR", "TRUSTRESOLVE_CONFIG", "TRUSTRESOLVE_KEY_PASSWORD")
-    for name in names:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("TRUSTRESOLVE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    yield
-    monkeypatch.undo()
-    trustresolve.resolve(refresh=True)
+pytestmark = pytest.mark.usefixtures("doctor_env")
 
 
 def printed(*argv: str) -> str:

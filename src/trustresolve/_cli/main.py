@@ -42,6 +42,7 @@ _MODIFIERS = {
     "cert": ("connect",),
     "key": ("connect",),
     "timeout": ("connect",),
+    "starttls": ("connect",),
     "shell": ("env",),
     "target": ("install_hook", "uninstall_hook"),
 }
@@ -69,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     actions.add_argument(
         "--connect",
         metavar="HOST[:PORT]|URI",
-        help="connect (port 443, or a mongodb:// URI's first host) and explain the result",
+        help="connect (port 443, or a database URI's first host: mongodb://, postgresql://, "
+        "mysql://, rediss://) and explain the result",
     )
     actions.add_argument(
         "--export", metavar="FILE", help="write the resolved store to FILE as a PEM bundle"
@@ -112,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         type=float,
         help="with --connect: time for the whole run, in seconds (default 10)",
+    )
+    modifiers.add_argument(
+        "--starttls",
+        choices=("postgres", "mysql"),
+        help="with --connect HOST[:PORT]: start TLS inside PostgreSQL's or MySQL's protocol "
+        "(default port 5432 or 3306)",
     )
     modifiers.add_argument(
         "--shell",
@@ -178,6 +186,7 @@ def _main(argv: Sequence[str] | None) -> int:
                 timeout=timeout,
                 cert=args.cert,
                 key=args.key,
+                starttls=args.starttls,
             )
         if action == "export":
             return _export(args.root, args.export)

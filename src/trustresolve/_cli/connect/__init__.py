@@ -1,7 +1,8 @@
 """--connect: the connection doctor.
 
 :mod:`.target` parses what to reach, :mod:`.client` builds the context the user's code would
-get, :mod:`.wire` talks to the server under one deadline, :mod:`.verdicts` names the cause,
+get, :mod:`.wire` talks to the server under one deadline, :mod:`.negotiate` starts TLS the way a
+database expects (PostgreSQL's SSLRequest, MySQL's greeting), :mod:`.verdicts` names the cause,
 :mod:`.report` prints it; :mod:`.doctor` runs the steps in order.
 """
 

@@ -13,10 +13,14 @@ import os
 import ssl
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..._errors import ConfigurationError
 from .target import Target
 from .wire import ClientCertificate
+
+if TYPE_CHECKING:
+    from ..._tls.options import TLSOptions
 
 __all__ = ["KEY_PASSWORD_VARIABLE", "Client", "client_for"]
 
@@ -40,6 +44,7 @@ class Client:
     dialect: str | None = None  # whose option names the URI uses ("mongodb", "postgresql", ...)
     certificate_option: str = "--cert"  # where the certificate was named, for messages
     cafile: str | None = None  # the CA file that replaces the store, when one was named
+    direct: bool = False  # PostgreSQL's sslnegotiation=direct: TLS first, ALPN required
 
     @property
     def verifies_fully(self) -> bool:
@@ -91,29 +96,19 @@ def _present(client: Client, cert: str, key: str | None) -> None:
 def _from_options(target: Target, cafile: str | None, crlfile: str | None) -> Client:
     from ..._tls.options import TLSOptions
 
-    overrides: dict[str, object] = {}
-    if cafile:
-        overrides["tlsCAFile"] = cafile
-    if crlfile:
-        overrides["tlsCRLFile"] = crlfile
+    overrides = _overrides(target.dialect if target.uri else None, cafile, crlfile)
     if target.uri is not None:
         options = TLSOptions.from_uri(target.uri, **overrides)
     else:
         options = TLSOptions.from_kwargs(tls=True, **overrides)
+    if options.dialect != "mongodb":
+        return _remember(_from_dialect(options), options, target)
     context = options.create_context()
     if context is None:
         raise ConfigurationError(
             "--connect: TLS is off in this URI; add tls=true to diagnose its TLS"
         )
-    client = _describe_store(context, options.ca_file)
-    client.dialect = options.dialect if target.uri is not None else None
-    if options.certificate_key_file:
-        client.certificate = ClientCertificate(
-            options.certificate_key_file,
-            options.key_file,
-            options.certificate_key_file_password,
-        )
-        client.certificate_option = options.spelling("tlsCertificateKeyFile")
+    client = _remember(_describe_store(context, options.ca_file), options, target)
     if options.crl_file:
         client.notes.append(f"CRL checked (leaf): {options.crl_file}")
     if context.verify_mode == ssl.CERT_NONE:
@@ -126,6 +121,76 @@ def _from_options(target: Target, cafile: str | None, crlfile: str | None) -> Cl
             f"the options turn hostname checking off "
             f"({options.spelling('tlsAllowInvalidHostnames')})"
         )
+    return client
+
+
+def _remember(client: Client, options: TLSOptions, target: Target) -> Client:
+    """What the fixes and the probes need of the options: whose names, which certificate."""
+    client.dialect = options.dialect if target.uri is not None else None
+    if options.certificate_key_file:
+        client.certificate = ClientCertificate(
+            options.certificate_key_file,
+            options.key_file,
+            options.certificate_key_file_password,
+        )
+        client.certificate_option = options.spelling("tlsCertificateKeyFile")
+    return client
+
+
+# --- the other families' URIs (architecture §4: the dialects own their options) --------------
+
+# Each family's name for the CA file and the CRL file that --cafile/--crlfile stand for.
+_OVERRIDE_NAMES = {
+    "mongodb": ("tlsCAFile", "tlsCRLFile"),
+    "postgresql": ("sslrootcert", "sslcrl"),
+    "mysql": ("ssl_ca", "ssl_crl"),
+    "redis": ("ssl_ca_certs", None),
+}
+# How each family turns TLS off, and what turns it on, for the "TLS is off" message.
+_TLS_OFF = {
+    "postgresql": "sslmode=disable turns TLS off; use sslmode=verify-full",
+    "mysql": "ssl-mode=DISABLED turns TLS off; use ssl-mode=VERIFY_IDENTITY",
+    "redis": "redis:// is Redis without TLS; use rediss:// (and the server's tls-port)",
+}
+# The option that checks the name too, when only the chain is checked.
+_NAME_CHECK = {
+    "postgresql": "sslmode=verify-ca checks the chain but not the host name (verify-full does)",
+    "mysql": "ssl-mode=VERIFY_CA checks the chain but not the host name (VERIFY_IDENTITY does)",
+    "redis": "ssl_check_hostname=false: the host name is not checked",
+}
+
+
+def _overrides(dialect: str | None, cafile: str | None, crlfile: str | None) -> dict[str, object]:
+    ca_name, crl_name = _OVERRIDE_NAMES[dialect or "mongodb"]
+    overrides: dict[str, object] = {}
+    if cafile:
+        overrides[ca_name] = cafile
+    if crlfile:
+        if crl_name is None:
+            raise ConfigurationError(
+                "--crlfile does not go with a rediss:// URI: redis-py has no CRL option"
+            )
+        overrides[crl_name] = crlfile
+    return overrides
+
+
+def _from_dialect(options: TLSOptions) -> Client:
+    """PostgreSQL, MySQL/MariaDB and Redis URIs: the note on what is not verified is the
+    builder's own warning (it names the option that turned verification off)."""
+    from ..._tls.context import InsecureContextWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InsecureContextWarning)
+        context = options.create_context()
+    if context is None:
+        raise ConfigurationError(f"--connect: {_TLS_OFF[options.dialect]} to diagnose its TLS")
+    client = _describe_store(context, options.ca_file)
+    client.direct = options.as_dict().get("sslnegotiation") == "direct"
+    client.notes += [str(w.message) for w in caught if w.category is InsecureContextWarning]
+    if context.verify_mode != ssl.CERT_NONE and not context.check_hostname:
+        client.notes.append(_NAME_CHECK[options.dialect])
+    if options.crl_file:
+        client.notes.append(f"CRL checked: {options.crl_file}")
     return client
 
 

@@ -19,7 +19,7 @@ import socket
 import ssl
 from dataclasses import dataclass
 
-from . import report, verdicts, wire
+from . import negotiate, report, verdicts, wire
 from .client import Client, client_for
 from .target import Target, parse_target
 from .verdicts import Verdict
@@ -50,6 +50,7 @@ def connect(
     crlfile: str | None = None,
     timeout: float = 10.0,
     out: report.Printer = print,
+    starttls: str | None = None,
     cert: str | None = None,
     key: str | None = None,
 ) -> int:
@@ -58,7 +59,7 @@ def connect(
     Raises :class:`ConfigurationError` for a bad target or option (the CLI's exit 2) and
     :class:`~trustresolve.TrustResolveError` when no store can be resolved.
     """
-    target = parse_target(target_text)
+    target = parse_target(target_text, starttls)
     client = client_for(target, cafile, crlfile, cert, key)
     now = datetime.datetime.now(datetime.timezone.utc)
     report.print_header(out, target, client)
@@ -77,11 +78,12 @@ def diagnose(
     cafile: str | None = None,
     crlfile: str | None = None,
     timeout: float = 10.0,
+    starttls: str | None = None,
     cert: str | None = None,
     key: str | None = None,
 ) -> Diagnosis:
     """The same run as :func:`connect`, without printing."""
-    target = parse_target(target_text)
+    target = parse_target(target_text, starttls)
     client = client_for(target, cafile, crlfile, cert, key)
     now = datetime.datetime.now(datetime.timezone.utc)
     return examine(target, client, wire.Deadline(timeout), now)
@@ -95,25 +97,46 @@ def examine(
         return Diagnosis(target, client, reached)
     address = reached
     hostname = target.host if client.context.check_hostname else wire.server_hostname(target.host)
+    plan = negotiate.plan_for(target.dialect, client.direct)
     try:
         done = wire.handshake(
-            address, client.context, hostname, deadline, listen=wire.LISTEN_SECONDS
+            address,
+            client.context,
+            hostname,
+            deadline,
+            prelude=plan.prelude,
+            listen=wire.LISTEN_SECONDS,
         )
     except wire.HandshakeError as failed:
         if not isinstance(failed.error, ssl.SSLCertVerificationError):
-            verdict = _handshake_verdict(failed, address, target, client, deadline)
-            return _refused_with_chain(target, client, verdict, address, deadline)
-        chain = wire.fetch_chain(address, target.host, deadline, client.certificate)
+            verdict = _handshake_verdict(failed, address, target, client, deadline, plan=plan)
+            return _refused_with_chain(target, client, verdict, address, deadline, plan=plan)
+        chain = _fetch_chain(address, target, client, deadline, plan)
         verdict = verdicts.verification_failed(failed.error, target, chain, client, now)
         return _with_chain(Diagnosis(target, client, verdict), chain, deadline)
-    chain = wire.fetch_chain(address, target.host, deadline, client.certificate)
-    verdict = (
-        verdicts.connected(target, client)
-        if done.refusal is None
-        else verdicts.refused_after_handshake(done.refusal, client)
-    )
+    chain = _fetch_chain(address, target, client, deadline, plan)
+    if done.refusal is not None:
+        verdict = verdicts.refused_after_handshake(done.refusal, client)
+    elif not plan.accepts(done.alpn):
+        verdict = verdicts.no_alpn(done.alpn)
+    else:
+        verdict = verdicts.connected(target, client)
     diagnosis = Diagnosis(target, client, verdict, (done.version, done.cipher))
     return _with_chain(diagnosis, chain, deadline)
+
+
+def _fetch_chain(
+    address: tuple[str, int],
+    target: Target,
+    client: Client,
+    deadline: wire.Deadline,
+    plan: negotiate.Plan,
+) -> wire.Chain | None:
+    """The chain as sent, fetched the way the program's handshake starts, with its
+    client certificate."""
+    return wire.fetch_chain(
+        address, target.host, deadline, client.certificate, prelude=plan.prelude, alpn=plan.alpn
+    )
 
 
 def _refused_with_chain(
@@ -122,12 +145,14 @@ def _refused_with_chain(
     verdict: Verdict,
     address: tuple[str, int],
     deadline: wire.Deadline,
+    *,
+    plan: negotiate.Plan,
 ) -> Diagnosis:
     """A server that refused the client's certificate still showed its own: print it."""
     diagnosis = Diagnosis(target, client, verdict)
     if not verdicts.is_about_the_client(verdict):
         return diagnosis
-    chain = wire.fetch_chain(address, target.host, deadline, client.certificate)
+    chain = _fetch_chain(address, target, client, deadline, plan)
     return _with_chain(diagnosis, chain, deadline)
 
 
@@ -146,9 +171,20 @@ def _handshake_verdict(
     target: Target,
     client: Client,
     deadline: wire.Deadline,
+    *,
+    plan: negotiate.Plan,
 ) -> Verdict:
+    if isinstance(failed.error, negotiate.NegotiationError):
+        return verdicts.negotiation_failed(failed.error, target)
     if verdicts.is_protocol_mismatch(failed.error):
-        server = wire.server_versions(address, target.host, deadline, client.certificate)
+        server = wire.server_versions(
+            address,
+            target.host,
+            deadline,
+            client.certificate,
+            prelude=plan.prelude,
+            alpn=plan.alpn,
+        )
         allowed = wire.allowed_versions(client.context)
         return verdicts.protocol_mismatch(
             failed.error, server, allowed, complete=not deadline.expired, program=client
@@ -157,7 +193,33 @@ def _handshake_verdict(
         failed.error
     ):  # TLS 1.2: the server refused the client's certificate inside the handshake
         return verdicts.client_certificate_refused(failed.error, client, during_handshake=True)
-    return verdicts.handshake_failed(failed.error, deadline.seconds, failed.received)
+    spoken = _database_protocol(failed, address, deadline, plan)
+    if spoken is not None:
+        protocol, version = spoken
+        if protocol == "postgresql" and client.direct:
+            return verdicts.no_direct_tls(target, failed.error)
+        return verdicts.in_protocol_tls(protocol, target, failed.error, version)
+    return verdicts.handshake_failed(
+        failed.error, deadline.seconds, failed.received, dialect=target.dialect
+    )
+
+
+def _database_protocol(
+    failed: wire.HandshakeError,
+    address: tuple[str, int],
+    deadline: wire.Deadline,
+    plan: negotiate.Plan,
+) -> tuple[str, str] | None:
+    """A plain TLS hello that met a PostgreSQL or MySQL server: which one (see negotiate)."""
+    if plan.prelude is not None or not verdicts.is_not_tls(failed.error):
+        return None
+
+    family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+
+    def connect() -> socket.socket:
+        return wire.tcp_connect(family, address, deadline)
+
+    return negotiate.identify(failed.records, connect, deadline)
 
 
 def _reach(target: Target, deadline: wire.Deadline) -> Verdict | tuple[str, int]:

@@ -15,6 +15,7 @@ from ..._tls import versions
 from ..._x509.certinfo import summarize
 from ..._x509.der import DERError
 from ..terminal import safe
+from . import negotiate
 from .client import Client
 from .target import Target
 from .verdicts import Cause, Evidence, Verdict, alert_name, is_protocol_mismatch
@@ -38,7 +39,11 @@ def _safe_printer(out: Printer) -> Printer:
 
 def print_header(out: Printer, target: Target, client: Client) -> None:
     emit = _safe_printer(out)
-    emit(f"Connecting to {target.shown}" + (" (from the MongoDB URI)" if target.uri else ""))
+    source = f" (from the {target.title} URI)" if target.uri else ""
+    emit(f"Connecting to {target.shown}{source}")
+    plan = negotiate.plan_for(target.dialect, client.direct)
+    if plan.label:
+        emit(f"Negotiation: {plan.label}")
     emit(f"Trust: {client.store}")
     if client.certificate is not None:
         key = client.certificate.keyfile
@@ -249,6 +254,40 @@ def _closed(ev: _Evidence) -> list[str]:
     ]
 
 
+def _in_protocol_tls(ev: _Evidence) -> list[str]:
+    return [f"This is a {ev.text('protocol')} server: {ev.text('sign')}."]
+
+
+def _tls_not_offered(ev: _Evidence) -> list[str]:
+    server = f" (server {ev.text('server')})" if ev.text("server") else ""
+    return [f"The {ev.text('protocol')} server{server} does not offer TLS: {ev.text('answer')}."]
+
+
+def _refused_before_tls(ev: _Evidence) -> list[str]:
+    code = f" [{ev.text('code')}]" if ev.text("code") else ""
+    return [
+        f"The {ev.text('protocol')} server answered the TLS request with an error{code}:",
+        f"  {ev.text('message')}",
+    ]
+
+
+def _unexpected_answer(ev: _Evidence) -> list[str]:
+    return [f"Asked for TLS as {ev.text('protocol')} does; the answer began {ev.text('data')!r}."]
+
+
+def _no_direct_tls(ev: _Evidence) -> list[str]:
+    return [
+        "The server closed the connection at the direct TLS hello, and answers PostgreSQL's "
+        "SSLRequest: it is PostgreSQL 16 or older, which starts TLS only after an SSLRequest "
+        "(direct TLS needs PostgreSQL 17+).",
+    ]
+
+
+def _no_alpn(ev: _Evidence) -> list[str]:
+    chosen = repr(ev.text("selected")) if ev.text("selected") else "none"
+    return [f'ALPN selected by the server: {chosen}; direct TLS requires "postgresql".']
+
+
 def _timeout(ev: _Evidence) -> list[str]:
     seconds = f"{ev.number('seconds'):g} s"
     step = ev.text("step")
@@ -330,6 +369,12 @@ _DETAILS: dict[Cause, Callable[[_Evidence], list[str]]] = {
     Cause.PROTOCOL_MISMATCH: _protocol_mismatch,
     Cause.NOT_TLS: _not_tls,
     Cause.CLOSED: _closed,
+    Cause.IN_PROTOCOL_TLS: _in_protocol_tls,
+    Cause.TLS_NOT_OFFERED: _tls_not_offered,
+    Cause.REFUSED_BEFORE_TLS: _refused_before_tls,
+    Cause.UNEXPECTED_ANSWER: _unexpected_answer,
+    Cause.NO_DIRECT_TLS: _no_direct_tls,
+    Cause.NO_ALPN: _no_alpn,
     Cause.TIMEOUT: _timeout,
     Cause.HANDSHAKE_FAILED: _handshake_failed,
     Cause.CLIENT_CERT_REQUIRED: _client_cert_required,

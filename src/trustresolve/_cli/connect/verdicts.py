@@ -24,6 +24,15 @@ PROTOCOL_MISMATCH      server_versions, client_versions, library, reason (OpenSS
                        complete (every version was probed in time)
 NOT_TLS                reason
 CLOSED                 error
+IN_PROTOCOL_TLS        protocol ("PostgreSQL", "MySQL"), sign (what gave it away), server
+                       (MySQL's version string, if sent), openssl (after a plain TLS hello)
+TLS_NOT_OFFERED        protocol, answer ('N', or no CLIENT_SSL in the greeting), server
+                       (MySQL's version string)
+REFUSED_BEFORE_TLS     protocol, message (the server's words, escaped, bounded), code
+                       (SQLSTATE, or MySQL's "error N (STATE)")
+UNEXPECTED_ANSWER      protocol (what was asked for), data (the answer's first bytes, escaped)
+NO_DIRECT_TLS          openssl
+NO_ALPN                selected (the protocol the server chose, "" for none)
 TIMEOUT                step ("name lookup", "TCP connect", "TLS handshake"), seconds,
                        address (when known), received (bytes the server sent in the handshake)
 HANDSHAKE_FAILED       error
@@ -79,6 +88,12 @@ class Cause(enum.Enum):
     PROTOCOL_MISMATCH = "protocol version mismatch"
     NOT_TLS = "not a TLS server"
     CLOSED = "not a TLS server (connection closed during the handshake)"
+    IN_PROTOCOL_TLS = "not a TLS server: TLS starts inside the database protocol"
+    TLS_NOT_OFFERED = "the server does not offer TLS"
+    REFUSED_BEFORE_TLS = "the server refused before TLS"
+    UNEXPECTED_ANSWER = "unexpected answer to the TLS request"
+    NO_DIRECT_TLS = "the server does not accept direct TLS"
+    NO_ALPN = 'direct TLS without ALPN "postgresql"'
     TIMEOUT = "timeout"
     HANDSHAKE_FAILED = "handshake failed"
     CLIENT_CERT_REQUIRED = "the server requires a client certificate"
@@ -142,12 +157,23 @@ def connected(target: Target, client: Client) -> Verdict:
         return Verdict(
             Cause.NOT_FULLY_VERIFIED,
             {"notes": tuple(client.notes), "store": client.store},
-            ("Remove tlsInsecure/tlsAllowInvalidCertificates/tlsAllowInvalidHostnames.",),
+            (_FULL_VERIFICATION.get(target.dialect or "", _FULL_VERIFICATION["mongodb"]),),
         )
     evidence: dict[str, Evidence] = {"host": target.host, "store": client.store}
     if client.certificate is not None:
         evidence["certificate"] = client.certificate.certfile
     return Verdict(Cause.VERIFIED, evidence)
+
+
+# The options that verify the chain and the name, per family (the dialects' words).
+_FULL_VERIFICATION = {
+    "mongodb": "Remove tlsInsecure/tlsAllowInvalidCertificates/tlsAllowInvalidHostnames.",
+    "postgresql": "Use sslmode=verify-full (with sslrootcert=CA.pem if the CA is not in the "
+    "store): libpq checks nothing below verify-ca, and no host name below verify-full.",
+    "mysql": "Use ssl-mode=VERIFY_IDENTITY (with ssl-ca=CA.pem if the CA is not in the store).",
+    "redis": "Remove ssl_cert_reqs=none and ssl_check_hostname=false (redis-py verifies both "
+    "by default).",
+}
 
 
 def verification_failed(
@@ -398,23 +424,19 @@ def _options_call(program: Client | None) -> str:
     return f"trustresolve.TLSOptions.from_kwargs({', '.join(arguments)})"
 
 
-def handshake_failed(exc: BaseException, seconds: float, received: int) -> Verdict:
+def handshake_failed(
+    exc: BaseException, seconds: float, received: int, dialect: str | None = None
+) -> Verdict:
     """Every other way a handshake fails (the protocol mismatch needs probing: see above)."""
-    return quoting(exc, _failure_verdict(exc, seconds, received))
+    return quoting(exc, _failure_verdict(exc, seconds, received, dialect))
 
 
-def _failure_verdict(exc: BaseException, seconds: float, received: int) -> Verdict:
+def _failure_verdict(
+    exc: BaseException, seconds: float, received: int, dialect: str | None
+) -> Verdict:
     reason = getattr(exc, "reason", None) or ""
     if reason in _NOT_TLS_REASONS:
-        return Verdict(
-            Cause.NOT_TLS,
-            {"reason": reason},
-            (
-                "Check the port: it may be a plain-text service (HTTP, a database without "
-                "TLS), or a server that expects STARTTLS. For MongoDB, enable net.tls on the "
-                "server or connect without tls=true.",
-            ),
-        )
+        return Verdict(Cause.NOT_TLS, {"reason": reason}, (_not_tls_fix(dialect),))
     if isinstance(exc, socket.timeout):
         return timed_out("TLS handshake", seconds, received=received)
     if isinstance(exc, (ssl.SSLEOFError, ConnectionResetError, BrokenPipeError)) or (
@@ -437,6 +459,33 @@ def _failure_verdict(exc: BaseException, seconds: float, received: int) -> Verdi
             *fixes,
         )
     return Verdict(Cause.HANDSHAKE_FAILED, {"error": f"{type(exc).__name__}: {exc}"}, fixes)
+
+
+def is_not_tls(exc: BaseException) -> bool:
+    """Whether ``exc`` says the other side does not speak TLS (here): the answer was not TLS,
+    the server closed, or it refused every ALPN protocol offered (a direct-TLS PostgreSQL)."""
+    reason = getattr(exc, "reason", None) or ""
+    return (
+        reason in _NOT_TLS_REASONS
+        or "no application protocol" in str(exc)  # Python < 3.12 has no name for the alert
+        or isinstance(exc, (ssl.SSLEOFError, ConnectionResetError, BrokenPipeError))
+        or (isinstance(exc, ssl.SSLError) and "EOF" in str(exc))
+    )
+
+
+def _not_tls_fix(dialect: str | None) -> str:
+    check = "Check the port: it may be a plain-text service (HTTP, a database without TLS)"
+    if dialect == "mongodb":
+        return f"{check}. For MongoDB, enable net.tls on the server or connect without tls=true."
+    if dialect == "redis":
+        return (
+            f"{check}. For Redis, TLS is on the server's tls-port (its port is plain text): "
+            "connect to that one, or enable tls-port on the server."
+        )
+    return (
+        f"{check}, or a server that expects STARTTLS (PostgreSQL and MySQL: --starttls "
+        "postgres, --starttls mysql)."
+    )
 
 
 def timed_out(
@@ -620,6 +669,140 @@ def connection_failed(address: str, port: int, exc: OSError) -> Verdict:
         Cause.CONNECTION_FAILED,
         {"address": address, "port": port, "error": exc.strerror or str(exc)},
         ("Check the network route to the host.",),
+    )
+
+
+# --- TLS inside a database protocol (:mod:`.negotiate`) ---------------------------------------
+
+_TITLES = {"postgresql": "PostgreSQL", "mysql": "MySQL"}
+# How a driver of each family asks for verified TLS, and the --starttls name.
+_VERIFYING_URI = {
+    "postgresql": "postgresql://{}/?sslmode=verify-full",
+    "mysql": "mysql://{}/?ssl-mode=VERIFY_IDENTITY",
+}
+_STARTTLS = {"postgresql": "postgres", "mysql": "mysql"}
+
+
+def _check_commands(protocol: str, target: Target) -> str:
+    uri = _VERIFYING_URI[protocol].format(target.shown)
+    return (
+        f"`python -m trustresolve --connect '{uri}'` (the URI's TLS options, as a driver "
+        f"reads them) or `python -m trustresolve --connect {target.shown} --starttls "
+        f"{_STARTTLS[protocol]}`"
+    )
+
+
+def in_protocol_tls(protocol: str, target: Target, exc: BaseException, server: str = "") -> Verdict:
+    """A plain TLS hello reached a PostgreSQL or MySQL server (``protocol``), which starts TLS
+    inside its own protocol."""
+    sign = (
+        f"it sent a MySQL greeting before any TLS (HandshakeV10, server {server})"
+        if protocol == "mysql"
+        else "it closed at the TLS hello, and answers PostgreSQL's SSLRequest"
+    )
+    evidence: dict[str, Evidence] = {
+        "protocol": _TITLES[protocol],
+        "sign": sign,
+        "openssl": str(exc),
+    }
+    if server:
+        evidence["server"] = server
+    return Verdict(
+        Cause.IN_PROTOCOL_TLS,
+        evidence,
+        (
+            f"This is a {_TITLES[protocol]} server: TLS starts inside its protocol. Check it "
+            f"with {_check_commands(protocol, target)}.",
+            f"In code, a {_TITLES[protocol]} driver negotiates TLS itself: pass it the "
+            "options, not a TLS-wrapped socket.",
+        ),
+    )
+
+
+def negotiation_failed(exc: OSError, target: Target) -> Verdict:
+    """The server answered the protocol's TLS request without TLS (:mod:`.negotiate`)."""
+    from . import negotiate
+
+    protocol = getattr(exc, "protocol", "postgresql")
+    if isinstance(exc, negotiate.NotOffered):
+        return _not_offered(protocol, exc.server)
+    if isinstance(exc, negotiate.Refused):
+        return Verdict(
+            Cause.REFUSED_BEFORE_TLS,
+            {"protocol": _TITLES[protocol], "message": exc.text, "code": exc.code},
+            (
+                "Act on the server's message (it comes before TLS, so it is not "
+                "authenticated: a man in the middle could have written it); the server's log "
+                "says more.",
+            ),
+        )
+    data = exc.data if isinstance(exc, negotiate.Unexpected) else b""
+    server = negotiate.greeting_version(data)
+    if server is not None:
+        sign = f"it sent a MySQL greeting (server {server})"
+        fix = (
+            f"This is a MySQL server, not {_TITLES[protocol]}: check it with "
+            f"{_check_commands('mysql', target)}."
+        )
+        evidence = {"protocol": "MySQL", "sign": sign, "server": server}
+        return Verdict(Cause.IN_PROTOCOL_TLS, evidence, (fix,))
+    return Verdict(
+        Cause.UNEXPECTED_ANSWER,
+        {"protocol": _TITLES[protocol], "data": negotiate.shown(data[:32])},
+        (
+            f"Check the port: this is not a {_TITLES[protocol]} server (without --starttls, "
+            "a port that speaks TLS from the first byte is checked as such).",
+        ),
+    )
+
+
+def _not_offered(protocol: str, server: str) -> Verdict:
+    evidence: dict[str, Evidence] = {"protocol": _TITLES[protocol]}
+    if protocol == "postgresql":
+        evidence["answer"] = "it answered the SSLRequest with 'N'"
+        fixes = (
+            "Turn TLS on in the server: `ssl = on` in postgresql.conf, with ssl_cert_file and "
+            "ssl_key_file, then reload it (`SELECT pg_reload_conf();`); `SHOW ssl;` then says on.",
+            "A driver with sslmode=prefer (libpq's default) or allow would have gone on WITHOUT "
+            "TLS, silently; sslmode=require or stronger refuses, as here.",
+        )
+    else:
+        evidence.update(answer="its greeting has no CLIENT_SSL capability", server=server)
+        fixes = (
+            "Turn TLS on in the server: ssl_cert and ssl_key (and ssl_ca) in its [mysqld] "
+            "section, then restart it; `SHOW VARIABLES LIKE 'have_ssl';` then says YES.",
+            "A client with ssl-mode=PREFERRED (the MySQL client's default, and PyMySQL's with "
+            "no TLS option) would have gone on WITHOUT TLS, silently; ssl-mode=REQUIRED or "
+            "stronger refuses, as here.",
+        )
+    return Verdict(Cause.TLS_NOT_OFFERED, evidence, fixes)
+
+
+def no_direct_tls(target: Target, exc: BaseException) -> Verdict:
+    """``sslnegotiation=direct`` to a PostgreSQL that only starts TLS after an SSLRequest."""
+    uri = _VERIFYING_URI["postgresql"].format(target.shown)
+    return Verdict(
+        Cause.NO_DIRECT_TLS,
+        {"openssl": str(exc)},
+        (
+            "Remove sslnegotiation=direct: the default, sslnegotiation=postgres, sends the "
+            f"SSLRequest first (`python -m trustresolve --connect '{uri}'`); or upgrade the "
+            "server to PostgreSQL 17 or later.",
+        ),
+    )
+
+
+def no_alpn(selected: str | None) -> Verdict:
+    """A direct TLS handshake to "PostgreSQL" completed without ALPN ``postgresql``."""
+    return Verdict(
+        Cause.NO_ALPN,
+        {"selected": selected or ""},
+        (
+            'libpq refuses this ("direct SSL connection was established without ALPN protocol '
+            'negotiation extension"): the server is not PostgreSQL 17+, or a TLS proxy in '
+            "front of it does not pass ALPN postgresql on. Remove sslnegotiation=direct, or "
+            "fix the proxy.",
+        ),
     )
 
 

@@ -26,10 +26,14 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..._tls import versions
+
+if TYPE_CHECKING:
+    from .negotiate import Prelude
 
 __all__ = [
     "LISTEN_SECONDS",
@@ -139,10 +143,15 @@ def probe_context(
     minimum: ssl.TLSVersion | None = None,
     maximum: ssl.TLSVersion | None = None,
     certificate: ClientCertificate | None = None,
+    *,
+    alpn: Sequence[str] = (),
 ) -> ssl.SSLContext:
     """A context that accepts anything: for looking, never for trusting. It presents
-    ``certificate``, so a server requiring one shows itself as it does to the program."""
+    ``certificate``, so a server requiring one shows itself as it does to the program;
+    ``alpn``: what the server insists on (PostgreSQL's direct TLS), so that it answers at all."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if alpn:
+        context.set_alpn_protocols(list(alpn))
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     # Security level 0: TLS 1.0/1.1 and weak keys must not stop us from *seeing* a server.
@@ -176,6 +185,7 @@ class Handshake:
     leaf: bytes | None
     unverified_chain: list[bytes] | None  # Python 3.13+ only
     received: bytes  # the raw records read, up to _MAX_RECORD_BYTES
+    alpn: str | None = None  # the application protocol the server selected
     # What the server said right after the handshake, when it was listened for: None (it
     # accepted: tickets, data, or nothing in time), an SSLError (its alert), or an EOF error
     # (it closed the connection).
@@ -198,9 +208,11 @@ def handshake(
     hostname: str | None,
     deadline: Deadline,
     *,
+    prelude: Prelude | None = None,
     listen: float = 0.0,
 ) -> Handshake:
-    """Connect and handshake; raises :class:`HandshakeError` wrapping what went wrong.
+    """Connect, run ``prelude`` (how the server's protocol starts TLS, :mod:`.negotiate`),
+    and handshake; raises :class:`HandshakeError` wrapping what went wrong.
 
     ``listen`` > 0: then wait up to that long (and never past the deadline) for the server's
     first record, and keep what it said in ``refusal``.
@@ -208,6 +220,8 @@ def handshake(
     pipe = _Pipe(deadline)
     try:
         with contextlib.closing(tcp_connect(_family(address), address, deadline)) as raw:
+            if prelude is not None:
+                prelude(raw, deadline)
             tls = context.wrap_bio(pipe.incoming, pipe.outgoing, server_hostname=hostname)
             try:
                 pipe.drive(tls, raw)
@@ -222,6 +236,7 @@ def handshake(
                 tls.getpeercert(binary_form=True),
                 _unverified_chain(tls),
                 bytes(pipe.received),
+                tls.selected_alpn_protocol(),
             )
             if listen > 0:
                 done.refusal = pipe.listen(tls, raw, listen)
@@ -330,20 +345,25 @@ def fetch_chain(
     host: str,
     deadline: Deadline,
     certificate: ClientCertificate | None = None,
+    *,
+    prelude: Prelude | None = None,
+    alpn: Sequence[str] = (),
 ) -> Chain | None:
     """The certificates the server sends, without verifying them; ``None`` if that fails."""
     sni = server_hostname(host)
     if sys.version_info >= (3, 13):
         try:
-            done = handshake(address, probe_context(certificate=certificate), sni, deadline)
+            probe = probe_context(certificate=certificate, alpn=alpn)
+            done = handshake(address, probe, sni, deadline, prelude=prelude)
         except HandshakeError as failed:
             sent = certificates_from_records(failed.records)  # refused in TLS 1.2
             return Chain(sent, True) if sent else None
         return Chain(done.unverified_chain or [], True)
-    tls12 = probe_context(maximum=ssl.TLSVersion.TLSv1_2, certificate=certificate)
+    tls12 = probe_context(maximum=ssl.TLSVersion.TLSv1_2, certificate=certificate, alpn=alpn)
     refused: BaseException | None = None
     try:
-        sent = certificates_from_records(handshake(address, tls12, sni, deadline).received)
+        done12 = handshake(address, tls12, sni, deadline, prelude=prelude)
+        sent = certificates_from_records(done12.received)
     except HandshakeError as failed:
         # A server refusing the client sent its Certificate before it looked at the client's.
         sent = certificates_from_records(failed.records)
@@ -351,7 +371,8 @@ def fetch_chain(
     if sent:
         return Chain(sent, True)
     try:
-        leaf = handshake(address, probe_context(certificate=certificate), sni, deadline).leaf
+        probe = probe_context(certificate=certificate, alpn=alpn)
+        leaf = handshake(address, probe, sni, deadline, prelude=prelude).leaf
     except HandshakeError:
         return None
     return Chain([leaf], False, refused) if leaf else None
@@ -411,17 +432,20 @@ def server_versions(
     host: str,
     deadline: Deadline,
     certificate: ClientCertificate | None = None,
+    *,
+    prelude: Prelude | None = None,
+    alpn: Sequence[str] = (),
 ) -> list[ssl.TLSVersion]:
     """The protocol versions the server completes a handshake with (each tried alone); one it
     refused after asking for the client's certificate (TLS 1.2) agreed on the version too."""
     offered = []
     for version in versions.SPOKEN:
         try:
-            context = probe_context(version, version, certificate)
+            context = probe_context(version, version, certificate, alpn=alpn)
         except (ValueError, ssl.SSLError):
             continue  # this library cannot even be asked for that version
         try:
-            handshake(address, context, server_hostname(host), deadline)
+            handshake(address, context, server_hostname(host), deadline, prelude=prelude)
         except HandshakeError as failed:
             if not requested_client_certificate(failed.records):
                 continue
