@@ -340,6 +340,18 @@ def test_redis_requiring_client_certificates(
             capsys, target, "--cafile", pki.ca_pem, "--cert", pki.client_cert,
             "--key", pki.client_key,
         )  # fmt: skip
+        # The same through the program's URI: its own options, its own spelling in the fix.
+        uri = f"rediss://127.0.0.1:{server.port}/0?ssl_ca_certs={pki.ca_pem}"
+        uri_without = diagnose(uri)
+        with_options = (
+            f"{uri}&ssl_certfile={pki.client_cert}&ssl_keyfile={pki.client_key}"
+            f"&ssl_password={CLIENT_KEY_PASSWORD}"
+        )
+        uri_with = diagnose(with_options)
+    assert uri_without.verdict.cause is Cause.CLIENT_CERT_REQUIRED
+    assert "ssl_certfile=client.crt&ssl_keyfile=client.key" in uri_without.verdict.fixes[0]
+    assert "sslcert=" not in uri_without.verdict.fixes[0]
+    assert uri_with.verdict.verified, uri_with.verdict
     assert without.verdict.cause is Cause.CLIENT_CERT_REQUIRED
     assert without.verdict.evidence["openssl"] == program
     assert rejected.verdict.cause is Cause.CLIENT_CERT_REJECTED
