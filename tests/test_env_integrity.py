@@ -230,9 +230,8 @@ def test_nothing_raised_in_the_hook_aborts_start_up(
     # Runs before the hook's .pth (site reads them in name order): its activate() raises.
     saboteur = Path(site, "01-saboteur.pth")
     saboteur.write_text(
-        "import sys, types; m = types.ModuleType('trustresolve._cli.hook'); "
-        f"exec('def activate():\\n    raise {raised}', m.__dict__); "
-        "sys.modules['trustresolve._cli.hook'] = m\n"
+        "import trustresolve._cli.hook as h; exec('def activate():\\n"
+        f"    global sabotaged\\n    sabotaged = True\\n    raise {raised}', h.__dict__)\n"
     )
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -241,7 +240,12 @@ def test_nothing_raised_in_the_hook_aborts_start_up(
     }
     try:
         done = subprocess.run(
-            [python, "-c", "import sys; print('alive', 'trustresolve._cli.hook' in sys.modules)"],
+            # The hook activates when ssl is first imported: that import must survive it.
+            [
+                python,
+                "-c",
+                "import ssl, sys; print('alive', sys.modules['trustresolve._cli.hook'].sabotaged)",
+            ],
             capture_output=True,
             text=True,
             env=env,

@@ -15,41 +15,50 @@ hook is one ``.pth`` file in site-packages, run by :mod:`site` at every start-up
    ``SSL_CERT_DIR`` when the store has a hashed directory) in ``os.environ``: the same values
    ``--env`` prints.
 
+Step 3, and the directory scan of step 2, wait for the program's first ``import ssl``: at
+start-up the ``.pth`` only puts a finder first on :data:`sys.meta_path` (:data:`_STARTUP`, a
+dozen lines that import nothing), and the finder hands the import system ``ssl``'s own spec with
+a loader that runs steps 1-3 right after ``ssl`` has executed (:func:`ssl_spec`). Resolving
+costs tens of milliseconds (imports, reading the bundle): a program that never imports ``ssl``
+makes no TLS connection through it and does not pay. One ``ssl`` already imported when the
+``.pth`` runs (by an earlier ``.pth``) is handled at once.
+
 Why environment variables and not a patched ``ssl``: OpenSSL reads them each time a context
 loads its default paths (``load_default_certs``, ``set_default_verify_paths``), so every later
 context of every library picks the store up, including C extensions linked to the same OpenSSL,
-without importing ``ssl`` at start-up or depending on its internals (which differ between
-CPython 3.9-3.13 and PyPy); the precedence stays OpenSSL's own; child processes inherit the fix;
-and ``ssl.get_default_verify_paths()`` shows what happened. The price: ``os.environ`` shows the
-two variables, and a later ``trustresolve.resolve(refresh=True)`` reports the ``env`` backend.
+without depending on ``ssl``'s internals (which differ between CPython 3.9-3.13 and PyPy); the
+precedence stays OpenSSL's own; child processes started after ``ssl`` was imported inherit the
+fix; and ``ssl.get_default_verify_paths()`` shows what happened. The price: ``os.environ`` shows
+the variables, and a later ``trustresolve.resolve(refresh=True)`` reports the ``env`` backend.
 
-Steps 1-2 cost two dictionary lookups and one or two ``stat`` calls (a directory scan only when
-the cafile is missing). The hook never raises: any error leaves the interpreter as it would be
-without the hook.
-
-The start-up path (``activate``) imports only what resolving needs; what installing needs
-(``inspect``, ``sysconfig``) is imported inside the installing functions.
+The hook never raises, at start-up or inside ``import ssl``: any error leaves the interpreter as
+it would be without the hook. What installing needs (``ssl``, ``sysconfig``) is imported inside
+the installing functions.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .._errors import ConfigurationError
+from .._machine.fs import is_hashed_name
 
 __all__ = [
     "PTH_NAME",
     "HookResult",
     "activate",
+    "activate_on_ssl_import",
     "default_target",
     "defaults_usable",
     "has_hashed_entry",
     "install_hook",
     "pth_text",
-    "startup",
+    "ssl_spec",
     "uninstall_hook",
 ]
 
@@ -57,24 +66,11 @@ PTH_NAME = "trustresolve-hook.pth"
 _MARKER = "# trustresolve start-up hook"
 
 
-def _is_hashed_name(name: str) -> bool:
-    """``c_rehash`` names as OpenSSL opens them (``5ad8a5d6.0``): lower-case hex, a dot, a
-    number without leading zeros. Self-contained (no ``re``): it is copied into the ``.pth``."""
-    head, dot, tail = name.partition(".")
-    return (
-        len(head) == 8
-        and dot == "."
-        and tail.isdigit()
-        and (tail == "0" or not tail.startswith("0"))
-        and all(c in "0123456789abcdef" for c in head)
-    )
-
-
 def has_hashed_entry(path: str) -> bool:
     """Whether ``path`` is a directory holding at least one hashed entry (stops at the first)."""
     try:
         with os.scandir(path) as entries:
-            return any(_is_hashed_name(entry.name) for entry in entries)
+            return any(is_hashed_name(entry.name) for entry in entries)
     except OSError:
         return False
 
@@ -95,58 +91,110 @@ def activate() -> list[tuple[str, str]]:
     return pairs
 
 
-def startup(cafile: str | None, capath: str | None) -> None:
-    """What the ``.pth`` runs at interpreter start-up. Never raises."""
+def activate_on_ssl_import(cafile: str | None, capath: str | None) -> None:
+    """Steps 1-3 of the module docstring, when ``ssl`` has just been imported. Never raises.
+
+    A variable set since start-up wins as one set before it would (the program decided); the
+    store that cannot be resolved leaves ``ssl`` as it would be without the hook.
+    """
     try:
         if os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR"):
             return
         if defaults_usable(cafile, capath):
             return
-        from trustresolve._cli.hook import activate
-
         activate()
-    except BaseException:  # noqa: S110 - not even SystemExit/KeyboardInterrupt may abort start-up
+    except BaseException:  # noqa: S110 - an import of ssl must not fail because of the hook
         pass
 
 
-def _startup_code(cafile: str | None, capath: str | None) -> str:
-    """The start-up functions above as compact source (docstrings dropped), then the call."""
-    import ast
+def ssl_spec(path: Any, target: Any, defaults: tuple[str | None, str | None]) -> Any:
+    """``ssl``'s spec as the finders after the hook's find it, its loader wrapped so that
+    :func:`activate_on_ssl_import` runs right after the module has executed.
 
-    functions = (_is_hashed_name, has_hashed_entry, defaults_usable, startup)
-    import inspect
+    The module is the one the interpreter would load, executed once; other threads importing
+    ``ssl`` meanwhile wait for its module lock, so none can make a context before the
+    variables are set. ``None`` lets the import system look on by itself. Called with ``ssl``
+    already imported (the ``.pth`` does, when an earlier one imported it), it activates at once.
+    """
+    if "ssl" in sys.modules and not path and target is None:
+        activate_on_ssl_import(*defaults)
+        return None
+    for other in sys.meta_path:
+        find = None if type(other).__name__ == _FINDER else getattr(other, "find_spec", None)
+        spec = find("ssl", path, target) if find is not None else None
+        if spec is not None:
+            if hasattr(spec.loader, "exec_module"):
+                spec.loader = _ActivateAfter(spec.loader, defaults)
+            return spec
+    return None
 
-    module = ast.parse("\n".join(inspect.getsource(function) for function in functions))
-    for node in module.body:
-        assert isinstance(node, ast.FunctionDef)
-        first = node.body[0]
-        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
-            node.body = node.body[1:]
-        node.returns = None
-        for argument in node.args.args:
-            argument.annotation = None
-    return f"import os\n{ast.unparse(module)}\nstartup({cafile!r}, {capath!r})\n"
+
+class _ActivateAfter:
+    """``ssl``'s own loader, then :func:`activate_on_ssl_import`; the module keeps its real
+    loader."""
+
+    def __init__(self, loader: Any, defaults: tuple[str | None, str | None]) -> None:
+        self.loader = loader
+        self.defaults = defaults
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.loader, name)  # get_source, get_filename, is_package...
+
+    def create_module(self, spec: Any) -> Any:
+        create = getattr(self.loader, "create_module", None)
+        return create(spec) if create is not None else None
+
+    def exec_module(self, module: Any) -> None:
+        try:
+            self.loader.exec_module(module)
+        finally:
+            module.__loader__ = module.__spec__.loader = self.loader
+        activate_on_ssl_import(*self.defaults)
+
+
+_FINDER = "_ActivateOnSSLImport"
+# Run by the .pth when neither a variable nor the compiled-in cafile settles it. It is compiled
+# at every start-up, so it is only a finder that answers one name and leaves the rest to
+# ssl_spec; "ssl" already imported (by an earlier .pth) is passed on at once. The finder stays
+# on sys.meta_path, inert once ssl is imported (only an import of "ssl" reaches ssl_spec):
+# removing it could make another thread's import, iterating the same list, skip a finder.
+_STARTUP = f"""\
+import sys
+class {_FINDER}:
+    def find_spec(self, name, path=None, target=None):
+        if name == 'ssl':
+            try:
+                from trustresolve._cli.hook import ssl_spec
+                return ssl_spec(path, target, (%r, %r))
+            except BaseException:
+                pass
+sys.meta_path.insert(0, {_FINDER}())
+'ssl' in sys.modules and sys.meta_path[0].find_spec('ssl')
+"""
 
 
 def pth_text(cafile: str | None, capath: str | None) -> str:
     """The ``.pth`` file: comments, then one ``import`` line that :mod:`site` executes.
 
     The line tests the environment and the compiled-in cafile itself (two dictionary lookups
-    and one ``stat``); only when both leave the question open does it ``exec`` the start-up
-    functions above, copied in as source so that nothing is imported at start-up but ``os``
-    (already imported by :mod:`site`).
+    and one ``stat``); only when both leave the question open does it ``exec`` the few lines of
+    :data:`_STARTUP`, which import nothing (``os`` and ``sys`` are :mod:`site`'s already).
     """
-    code = _startup_code(cafile, capath)
+    code = _STARTUP % (cafile, capath)
     quick = 'os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR")' + (
         f" or os.path.isfile({cafile!r})" if cafile else ""
     )
+    # A venv's site runs every .pth twice (CPython's site.venv() adds the venv's site-packages
+    # "to take precedence over user-site", then main() adds them again): the second run sees
+    # the finder of the first and compiles nothing.
+    quick += f" or type(sys.meta_path[0]).__name__ == {_FINDER!r}"
     return (
         f"{_MARKER}: written by `python -m trustresolve --install-hook`, removed by\n"
         "# `python -m trustresolve --uninstall-hook`. When neither SSL_CERT_FILE nor SSL_CERT_DIR\n"
         "# is set and this interpreter's compiled-in CA paths (below) hold no certificate, it\n"
-        "# sets them to the store trustresolve resolves. Otherwise it costs a stat call or two.\n"
+        "# sets them to the store trustresolve resolves, when the program first imports ssl.\n"
         f"# openssl_cafile={cafile!r} openssl_capath={capath!r}\n"
-        f'import os; {quick} or exec({code!r}, {{"__name__": "trustresolve_hook"}})\n'
+        f'import os, sys; {quick} or exec({code!r}, {{"__name__": "trustresolve_hook"}})\n'
     )
 
 
