@@ -67,7 +67,8 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
 def doctor_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """For ``--connect`` tests: no trust variable of this machine (each test sets its own),
     a private cache and config directory, and a fresh resolution afterwards."""
-    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR", "TRUSTRESOLVE_CONFIG", "SSLKEYLOGFILE"):
+    names = ("SSL_CERT_FILE", "SSL_CERT_DIR", "TRUSTRESOLVE_CONFIG", "SSLKEYLOGFILE")
+    for name in (*names, "TRUSTRESOLVE_KEY_PASSWORD"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TRUSTRESOLVE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))

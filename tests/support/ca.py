@@ -176,15 +176,21 @@ def bare(
 
 
 def signed_crl(
-    issuer: trustme.CA, revoked: Iterable[trustme.LeafCert | int], *, der: bool = False
+    issuer: trustme.CA,
+    revoked: Iterable[trustme.LeafCert | int],
+    *,
+    der: bool = False,
+    next_update: datetime.datetime | None = None,
 ) -> bytes:
-    """A CRL signed by ``issuer`` revoking ``revoked`` (leaves or serial numbers)."""
+    """A CRL signed by ``issuer`` revoking ``revoked`` (leaves or serial numbers), current
+    unless ``next_update`` says when it stopped being (or will stop being) current."""
     signer = from_trustme(issuer)
+    next_update = next_update or NOW + DAY
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(signer.cert.subject)
-        .last_update(NOW - DAY)
-        .next_update(NOW + DAY)
+        .last_update(min(NOW, next_update) - DAY)
+        .next_update(next_update)
     )
     for entry in revoked:
         builder = builder.add_revoked_certificate(
@@ -253,3 +259,30 @@ def crafted_leaf(
 def crl_revoking(ca: trustme.CA, leaf: trustme.LeafCert) -> bytes:
     """A PEM CRL from ``ca`` that revokes ``leaf``."""
     return signed_crl(ca, [leaf])
+
+
+def client_only_leaf(issuer: trustme.CA, host: str = "127.0.0.1") -> tuple[bytes, bytes]:
+    """A leaf for ``host`` whose extendedKeyUsage allows client authentication only, so a
+    client verifying it as a server's fails with X509_V_ERR_INVALID_PURPOSE (26): the cert
+    PEM and its key's PEM."""
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    signer = from_trustme(issuer)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(dn("client only"))
+        .issuer_name(signer.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - DAY)
+        .not_valid_after(NOW + DAY)
+        .add_extension(x509.SubjectAlternativeName([_general_name(host)]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.key.public_key()), False
+        )  # both, or Python 3.13's VERIFY_X509_STRICT fails first (X509_V_ERR 85)
+        .sign(signer.key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), Minted(cert, key).key_pem

@@ -40,6 +40,8 @@ _MODIFIERS = {
     "root": ("which", "check", "export", "env"),
     "cafile": ("connect",),
     "crlfile": ("connect",),
+    "cert": ("connect",),
+    "key": ("connect",),
     "timeout": ("connect",),
     "starttls": ("connect",),
     "shell": ("env",),
@@ -97,6 +99,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     modifiers.add_argument(
         "--crlfile", metavar="FILE", help="with --connect: check the leaf against this PEM CRL"
+    )
+    modifiers.add_argument(
+        "--cert",
+        metavar="FILE",
+        help="with --connect: present this PEM client certificate (and its key, unless --key)",
+    )
+    modifiers.add_argument(
+        "--key",
+        metavar="FILE",
+        help="with --connect --cert: the PEM private key (passphrase: TRUSTRESOLVE_KEY_PASSWORD)",
     )
     modifiers.add_argument(
         "--timeout",
@@ -173,6 +185,8 @@ def _main(argv: Sequence[str] | None) -> int:
                 cafile=args.cafile,
                 crlfile=args.crlfile,
                 timeout=timeout,
+                cert=args.cert,
+                key=args.key,
                 starttls=args.starttls,
             )
         if action == "export":

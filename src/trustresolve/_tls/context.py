@@ -27,6 +27,7 @@ from . import versions
 # nor dataclasses (architecture §9.1); load.py, which does, is imported when first needed.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Union
 
     from .._machine.model import TrustSource
@@ -38,6 +39,7 @@ __all__ = [
     "InsecureContextWarning",
     "build_context",
     "create_default_context",
+    "load_client_certificate",
     "resolved_source",
 ]
 
@@ -428,6 +430,38 @@ def _refuse_to_prompt() -> str:
     raise _PassphraseNeeded
 
 
+def load_client_certificate(
+    context: ssl.SSLContext,
+    certfile: str,
+    keyfile: str | None,
+    passphrase: str | None,
+    *,
+    names: Mapping[str, str],
+) -> None:
+    """The client-certificate step of :func:`build_context` alone, with its checks and messages,
+    for a caller whose user names the files another way (the doctor's ``--cert``/``--key``).
+
+    ``names`` maps ``tlsCertificateKeyFile``, ``ssl_keyfile`` and
+    ``tlsCertificateKeyFilePassword`` to the names the messages use.
+    """
+    from .settings import ContextSettings
+
+    settings = ContextSettings(
+        tls=True,
+        verify_mode=ssl.CERT_REQUIRED,
+        check_hostname=True,
+        ca_file=None,
+        certificate_key_file=certfile,
+        key_file=keyfile,
+        passphrase=passphrase,
+        crl_file=None,
+        disable_ocsp_endpoint_check=False,
+        disable_certificate_revocation_check=False,
+        spellings=names,
+    )
+    _load_client_certificate(context, settings)
+
+
 def _load_client_certificate(context: ssl.SSLContext, options: ContextSettings) -> None:
     cert_option = options.spelling("tlsCertificateKeyFile")
     certfile = options.certificate_key_file
@@ -435,7 +469,10 @@ def _load_client_certificate(context: ssl.SSLContext, options: ContextSettings) 
     keyfile = options.key_file
     key_option = options.spelling("ssl_keyfile") if keyfile else cert_option
     key_text = _read_head(key_option, keyfile or certfile)
-    _require_pem_parts(cert_option, certfile, key_option, keyfile, key_text)
+    _require_pem_parts(
+        cert_option, certfile, key_option, keyfile, key_text,
+        keyfile_option=options.spelling("ssl_keyfile"),
+    )  # fmt: skip
     passphrase = options.passphrase
     password_option = options.spelling("tlsCertificateKeyFilePassword")
     try:
@@ -456,7 +493,13 @@ def _load_client_certificate(context: ssl.SSLContext, options: ContextSettings) 
 
 
 def _require_pem_parts(
-    cert_option: str, certfile: str, key_option: str, keyfile: str | None, key_text: bytes
+    cert_option: str,
+    certfile: str,
+    key_option: str,
+    keyfile: str | None,
+    key_text: bytes,
+    *,
+    keyfile_option: str,
 ) -> None:
     if b"-----BEGIN CERTIFICATE-----" not in _read_head(cert_option, certfile):
         msg = f"{cert_option}: {certfile!r} holds no PEM certificate; it must hold the client's"
@@ -465,7 +508,7 @@ def _require_pem_parts(
         where = f"{(keyfile or certfile)!r}"
         msg = (
             f"{key_option}: {where} holds no PEM private key; {cert_option} must hold the "
-            "client certificate and its private key (or give the key in ssl_keyfile)"
+            f"client certificate and its private key (or give the key in {keyfile_option})"
         )
         raise ConfigurationError(msg)
 

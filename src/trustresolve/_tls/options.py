@@ -199,7 +199,8 @@ class TLSOptions:
     def spelling(self, setting: str) -> str:
         """The name the caller used for ``setting`` (a tls* name), for messages."""
         entry = self._source.entries.get(setting)
-        return entry.spelling if entry is not None else setting
+        # A dialect's options keep their spellings in the settings (dialects/base.py).
+        return entry.spelling if entry is not None else self._settings.spelling(setting)
 
     def as_dict(self) -> dict[str, Any]:
         """The options given, under their canonical tls* names, with typed values.

@@ -2,10 +2,14 @@
 
 The resolved store, ``--cafile``/``--crlfile``, or the URI's TLS options: built by the same
 functions a program calls (architecture §4), so the doctor verifies as the program would.
+A client certificate (``--cert``/``--key``, or the URI's own option) is loaded by the same
+step of the context builder, with its checks and messages; the key's passphrase comes from
+:data:`KEY_PASSWORD_VARIABLE` only (a command line is visible to every user of the machine).
 """
 
 from __future__ import annotations
 
+import os
 import ssl
 import warnings
 from dataclasses import dataclass, field
@@ -13,11 +17,21 @@ from typing import TYPE_CHECKING
 
 from ..._errors import ConfigurationError
 from .target import Target
+from .wire import ClientCertificate
 
 if TYPE_CHECKING:
     from ..._tls.options import TLSOptions
 
-__all__ = ["Client", "client_for"]
+__all__ = ["KEY_PASSWORD_VARIABLE", "Client", "client_for"]
+
+#: The environment variable holding the passphrase of ``--key`` (or of ``--cert``'s key).
+KEY_PASSWORD_VARIABLE = "TRUSTRESOLVE_KEY_PASSWORD"  # noqa: S105 - a name, not a secret
+# The names the client-certificate messages use for the doctor's own options.
+_CERT_NAMES = {
+    "tlsCertificateKeyFile": "--cert",
+    "ssl_keyfile": "--key",
+    "tlsCertificateKeyFilePassword": KEY_PASSWORD_VARIABLE,
+}
 
 
 @dataclass
@@ -26,6 +40,10 @@ class Client:
     store: str  # which CA certificates were used, for the verdicts
     store_backend: str | None = None  # the resolved backend, when the resolved store was used
     notes: list[str] = field(default_factory=list)
+    certificate: ClientCertificate | None = None  # the client certificate presented, if any
+    dialect: str | None = None  # whose option names the URI uses ("mongodb", "postgresql", ...)
+    certificate_option: str = "--cert"  # where the certificate was named, for messages
+    cafile: str | None = None  # the CA file that replaces the store, when one was named
     direct: bool = False  # PostgreSQL's sslnegotiation=direct: TLS first, ALPN required
 
     @property
@@ -33,17 +51,46 @@ class Client:
         return self.context.verify_mode == ssl.CERT_REQUIRED and self.context.check_hostname
 
 
-def client_for(target: Target, cafile: str | None, crlfile: str | None) -> Client:
+def client_for(
+    target: Target,
+    cafile: str | None,
+    crlfile: str | None,
+    cert: str | None = None,
+    key: str | None = None,
+) -> Client:
+    """The client; ``cert``/``key``: ``--cert``/``--key`` (a key without a certificate is an
+    error, and so is ``--cert`` beside a URI that names its own client certificate)."""
+    if key and not cert:
+        raise ConfigurationError("--key needs --cert: give the client certificate it belongs to")
     with warnings.catch_warnings():
         # An insecure URI warns (InsecureContextWarning); the report says so itself.
         warnings.simplefilter("ignore")
         if target.uri is not None or crlfile:
-            return _from_options(target, cafile, crlfile)
-        if cafile:
-            return _from_cafile(cafile)
-        from ..._tls.context import create_default_context
+            client = _from_options(target, cafile, crlfile)
+        elif cafile:
+            client = _from_cafile(cafile)
+        else:
+            from ..._tls.context import create_default_context
 
-        return _describe_store(create_default_context(), None)
+            client = _describe_store(create_default_context(), None)
+    if cert:
+        _present(client, cert, key)
+    return client
+
+
+def _present(client: Client, cert: str, key: str | None) -> None:
+    """Load ``--cert``/``--key`` into the client's context, as the context builder loads a
+    client certificate (the same checks: PEM, the key matching, the passphrase)."""
+    from ..._tls.context import load_client_certificate
+
+    if client.certificate is not None:
+        raise ConfigurationError(
+            f"--cert: the URI names its own client certificate ({client.certificate_option}); "
+            "give it there or with --cert, not both"
+        )
+    password = os.environ.get(KEY_PASSWORD_VARIABLE) or None
+    load_client_certificate(client.context, cert, key, password, names=_CERT_NAMES)
+    client.certificate = ClientCertificate(cert, key, password)
 
 
 def _from_options(target: Target, cafile: str | None, crlfile: str | None) -> Client:
@@ -55,13 +102,13 @@ def _from_options(target: Target, cafile: str | None, crlfile: str | None) -> Cl
     else:
         options = TLSOptions.from_kwargs(tls=True, **overrides)
     if options.dialect != "mongodb":
-        return _from_dialect(options)
+        return _remember(_from_dialect(options), options, target)
     context = options.create_context()
     if context is None:
         raise ConfigurationError(
             "--connect: TLS is off in this URI; add tls=true to diagnose its TLS"
         )
-    client = _describe_store(context, options.ca_file)
+    client = _remember(_describe_store(context, options.ca_file), options, target)
     if options.crl_file:
         client.notes.append(f"CRL checked (leaf): {options.crl_file}")
     if context.verify_mode == ssl.CERT_NONE:
@@ -74,6 +121,19 @@ def _from_options(target: Target, cafile: str | None, crlfile: str | None) -> Cl
             f"the options turn hostname checking off "
             f"({options.spelling('tlsAllowInvalidHostnames')})"
         )
+    return client
+
+
+def _remember(client: Client, options: TLSOptions, target: Target) -> Client:
+    """What the fixes and the probes need of the options: whose names, which certificate."""
+    client.dialect = options.dialect if target.uri is not None else None
+    if options.certificate_key_file:
+        client.certificate = ClientCertificate(
+            options.certificate_key_file,
+            options.key_file,
+            options.certificate_key_file_password,
+        )
+        client.certificate_option = options.spelling("tlsCertificateKeyFile")
     return client
 
 
@@ -149,7 +209,7 @@ def _from_cafile(cafile: str) -> Client:
 
 def _describe_store(context: ssl.SSLContext, cafile: str | None) -> Client:
     if cafile:
-        return Client(context, f"the CA file {cafile}")
+        return Client(context, f"the CA file {cafile}", cafile=cafile)
     from ..._store.resolve import resolve
 
     source = resolve().source

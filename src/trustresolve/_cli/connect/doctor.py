@@ -6,6 +6,10 @@ handshake that does not verify (:mod:`.wire`), so the verdict (:mod:`.verdicts`)
 cause: which store was used, the names asked and offered, the dates, the chain's missing link,
 or the protocol versions each side speaks. All of it shares one deadline, ``timeout`` seconds
 from the start.
+
+VERIFIED needs the server to have accepted the client too: after the handshake the doctor
+listens briefly (:data:`.wire.LISTEN_SECONDS`) for the alert a TLS 1.3 server sends when it
+rejects the client's certificate, or for the server closing the connection.
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ def connect(
     timeout: float = 10.0,
     out: report.Printer = print,
     starttls: str | None = None,
+    cert: str | None = None,
+    key: str | None = None,
 ) -> int:
     """Run the diagnosis; print the report through ``out``; 0 when verified, 1 otherwise.
 
@@ -54,7 +60,7 @@ def connect(
     :class:`~trustresolve.TrustResolveError` when no store can be resolved.
     """
     target = parse_target(target_text, starttls)
-    client = client_for(target, cafile, crlfile)
+    client = client_for(target, cafile, crlfile, cert, key)
     now = datetime.datetime.now(datetime.timezone.utc)
     report.print_header(out, target, client)
     diagnosis = examine(target, client, wire.Deadline(timeout), now)
@@ -73,10 +79,12 @@ def diagnose(
     crlfile: str | None = None,
     timeout: float = 10.0,
     starttls: str | None = None,
+    cert: str | None = None,
+    key: str | None = None,
 ) -> Diagnosis:
     """The same run as :func:`connect`, without printing."""
     target = parse_target(target_text, starttls)
-    client = client_for(target, cafile, crlfile)
+    client = client_for(target, cafile, crlfile, cert, key)
     now = datetime.datetime.now(datetime.timezone.utc)
     return examine(target, client, wire.Deadline(timeout), now)
 
@@ -91,23 +99,60 @@ def examine(
     hostname = target.host if client.context.check_hostname else wire.server_hostname(target.host)
     plan = negotiate.plan_for(target.dialect, client.direct)
     try:
-        done = wire.handshake(address, client.context, hostname, deadline, prelude=plan.prelude)
+        done = wire.handshake(
+            address,
+            client.context,
+            hostname,
+            deadline,
+            prelude=plan.prelude,
+            listen=wire.LISTEN_SECONDS,
+        )
     except wire.HandshakeError as failed:
         if not isinstance(failed.error, ssl.SSLCertVerificationError):
             verdict = _handshake_verdict(failed, address, target, client, deadline, plan=plan)
-            return Diagnosis(target, client, verdict)
-        chain = wire.fetch_chain(
-            address, target.host, deadline, prelude=plan.prelude, alpn=plan.alpn
-        )
+            return _refused_with_chain(target, client, verdict, address, deadline, plan=plan)
+        chain = _fetch_chain(address, target, client, deadline, plan)
         verdict = verdicts.verification_failed(failed.error, target, chain, client, now)
         return _with_chain(Diagnosis(target, client, verdict), chain, deadline)
-    chain = wire.fetch_chain(address, target.host, deadline, prelude=plan.prelude, alpn=plan.alpn)
-    verdict = (
-        verdicts.connected(target, client)
-        if plan.accepts(done.alpn)
-        else verdicts.no_alpn(done.alpn)
-    )
+    chain = _fetch_chain(address, target, client, deadline, plan)
+    if done.refusal is not None:
+        verdict = verdicts.refused_after_handshake(done.refusal, client)
+    elif not plan.accepts(done.alpn):
+        verdict = verdicts.no_alpn(done.alpn)
+    else:
+        verdict = verdicts.connected(target, client)
     diagnosis = Diagnosis(target, client, verdict, (done.version, done.cipher))
+    return _with_chain(diagnosis, chain, deadline)
+
+
+def _fetch_chain(
+    address: tuple[str, int],
+    target: Target,
+    client: Client,
+    deadline: wire.Deadline,
+    plan: negotiate.Plan,
+) -> wire.Chain | None:
+    """The chain as sent, fetched the way the program's handshake starts, with its
+    client certificate."""
+    return wire.fetch_chain(
+        address, target.host, deadline, client.certificate, prelude=plan.prelude, alpn=plan.alpn
+    )
+
+
+def _refused_with_chain(
+    target: Target,
+    client: Client,
+    verdict: Verdict,
+    address: tuple[str, int],
+    deadline: wire.Deadline,
+    *,
+    plan: negotiate.Plan,
+) -> Diagnosis:
+    """A server that refused the client's certificate still showed its own: print it."""
+    diagnosis = Diagnosis(target, client, verdict)
+    if not verdicts.is_about_the_client(verdict):
+        return diagnosis
+    chain = _fetch_chain(address, target, client, deadline, plan)
     return _with_chain(diagnosis, chain, deadline)
 
 
@@ -133,12 +178,21 @@ def _handshake_verdict(
         return verdicts.negotiation_failed(failed.error, target)
     if verdicts.is_protocol_mismatch(failed.error):
         server = wire.server_versions(
-            address, target.host, deadline, prelude=plan.prelude, alpn=plan.alpn
+            address,
+            target.host,
+            deadline,
+            client.certificate,
+            prelude=plan.prelude,
+            alpn=plan.alpn,
         )
         allowed = wire.allowed_versions(client.context)
         return verdicts.protocol_mismatch(
-            failed.error, server, allowed, complete=not deadline.expired
+            failed.error, server, allowed, complete=not deadline.expired, program=client
         )
+    if wire.requested_client_certificate(failed.records) and verdicts.is_certificate_alert(
+        failed.error
+    ):  # TLS 1.2: the server refused the client's certificate inside the handshake
+        return verdicts.client_certificate_refused(failed.error, client, during_handshake=True)
     spoken = _database_protocol(failed, address, deadline, plan)
     if spoken is not None:
         protocol, version = spoken

@@ -18,7 +18,7 @@ from ..terminal import safe
 from . import negotiate
 from .client import Client
 from .target import Target
-from .verdicts import Cause, Evidence, Verdict
+from .verdicts import Cause, Evidence, Verdict, alert_name, is_protocol_mismatch
 from .wire import Chain
 
 __all__ = [
@@ -45,6 +45,10 @@ def print_header(out: Printer, target: Target, client: Client) -> None:
     if plan.label:
         emit(f"Negotiation: {plan.label}")
     emit(f"Trust: {client.store}")
+    if client.certificate is not None:
+        key = client.certificate.keyfile
+        shown_key = f" (key {key})" if key else ""
+        emit(f"Client certificate: {client.certificate.certfile}{shown_key}")
     for note in client.notes:
         emit(f"Note: {note}")
 
@@ -61,8 +65,7 @@ def print_chain(
         why = ": timed out (--timeout covers the whole run)" if timed_out else ""
         emit(f"Certificates: the server's certificates could not be fetched{why}.")
         return
-    note = "" if chain.complete else " (only the leaf: the chain needs TLS 1.2 or Python 3.13+)"
-    emit(f"Certificates the server sent{note}:")
+    emit(f"Certificates the server sent{_partial_note(chain)}:")
     for index, der in enumerate(chain.certificates):
         try:
             cert = summarize(der)
@@ -78,6 +81,21 @@ def print_chain(
         )
         if cert.names:
             emit(f"      names:   {', '.join(cert.names)}")
+
+
+def _partial_note(chain: Chain) -> str:
+    """Why only the leaf is shown: say exactly which of the two reasons it was."""
+    if chain.complete:
+        return ""
+    if chain.refused is None or is_protocol_mismatch(chain.refused):
+        return (
+            " (only the leaf: this server speaks only TLS 1.3, which encrypts its Certificate "
+            "message; Python 3.13+ can show the whole chain)"
+        )
+    return (
+        " (only the leaf: the server refused the TLS 1.2 handshake that reads the chain: "
+        f"{chain.refused})"
+    )
 
 
 def print_verdict(out: Printer, verdict: Verdict) -> None:
@@ -100,7 +118,7 @@ def verdict_lines(verdict: Verdict) -> tuple[str, list[str]]:
     if verdict.cause is Cause.VERIFIED:
         return (
             f"VERIFIED: the chain and the name {ev.text('host')} verify against {ev.text('store')}",
-            [],
+            _verified(ev),
         )
     return f"FAILED: {verdict.cause.value}", _DETAILS[verdict.cause](ev)
 
@@ -138,6 +156,12 @@ def _store(ev: _Evidence) -> str:
 
 def _count(n: float) -> str:
     return f"{n:g} certificate" + ("" if n == 1 else "s")
+
+
+def _verified(ev: _Evidence) -> list[str]:
+    if not ev.has("certificate"):
+        return []
+    return [f"The server accepted the client certificate {ev.text('certificate')}."]
 
 
 def _not_fully_verified(ev: _Evidence) -> list[str]:
@@ -222,11 +246,11 @@ def _no_crl(ev: _Evidence) -> list[str]:
 
 
 def _crl_out_of_date(ev: _Evidence) -> list[str]:
-    return [f"{ev.text('message')}."]
+    return [f"The CRL's dates do not cover now: {ev.text('message')}."]
 
 
 def _verify_failed(ev: _Evidence) -> list[str]:
-    return [f"OpenSSL: {ev.text('message')} (X509_V_ERR {ev.text('code')})"]
+    return [f"X509_V_ERR {ev.text('code')}: {ev.text('message')}."]
 
 
 def _protocol_mismatch(ev: _Evidence) -> list[str]:
@@ -234,17 +258,22 @@ def _protocol_mismatch(ev: _Evidence) -> list[str]:
     return [
         f"Server offers: {ev.versions('server_versions')}{partial}",
         f"Client allows: {ev.versions('client_versions')} ({ev.text('library')})",
-        f"OpenSSL said: {ev.text('reason')}",
     ]
 
 
+def _unless_quoted(ev: _Evidence, key: str) -> str:
+    """`` (the error)``, unless the OpenSSL line above already says it."""
+    return "" if ev.has("openssl") or not ev.text(key) else f" ({ev.text(key)})"
+
+
 def _not_tls(ev: _Evidence) -> list[str]:
-    return [f"The server answered with something that is not TLS (OpenSSL: {ev.text('reason')})."]
+    return [f"The server answered with something that is not TLS{_unless_quoted(ev, 'reason')}."]
 
 
 def _closed(ev: _Evidence) -> list[str]:
     return [
-        f"The server closed the connection instead of answering the TLS hello ({ev.text('error')})."
+        "The server closed the connection instead of answering the TLS hello"
+        f"{_unless_quoted(ev, 'error')}."
     ]
 
 
@@ -302,7 +331,37 @@ def _timeout(ev: _Evidence) -> list[str]:
 
 
 def _handshake_failed(ev: _Evidence) -> list[str]:
-    return [ev.text("error")]
+    return [] if ev.has("openssl") else [ev.text("error")]
+
+
+def _said(ev: _Evidence) -> str:
+    when = ev.text("when") or "after the handshake"
+    where = (
+        " (TLS 1.3 checks the client after the handshake: a program's wrap_socket() succeeds "
+        "and its first read raises this)"
+        if when == "after the handshake"
+        else ""
+    )
+    return f"It sent the alert {alert_name(ev.text('alert'))} {when}{where}."
+
+
+def _client_cert_required(ev: _Evidence) -> list[str]:
+    return [
+        "The server asks for a client certificate (mutual TLS) and none was given.",
+        _said(ev),
+    ]
+
+
+def _client_cert_rejected(ev: _Evidence) -> list[str]:
+    return [f"The server refused the client certificate {ev.text('certificate')}.", _said(ev)]
+
+
+def _closed_after_handshake(ev: _Evidence) -> list[str]:
+    given = f" (client certificate {ev.text('certificate')})" if ev.has("certificate") else ""
+    return [
+        f"The handshake completed{given}, then the server closed the connection without an "
+        f"alert{_unless_quoted(ev, 'error')}."
+    ]
 
 
 def _dns_failure(ev: _Evidence) -> list[str]:
@@ -343,6 +402,9 @@ _DETAILS: dict[Cause, Callable[[_Evidence], list[str]]] = {
     Cause.NO_ALPN: _no_alpn,
     Cause.TIMEOUT: _timeout,
     Cause.HANDSHAKE_FAILED: _handshake_failed,
+    Cause.CLIENT_CERT_REQUIRED: _client_cert_required,
+    Cause.CLIENT_CERT_REJECTED: _client_cert_rejected,
+    Cause.CLOSED_AFTER_HANDSHAKE: _closed_after_handshake,
     Cause.DNS_FAILURE: _dns_failure,
     Cause.CONNECTION_REFUSED: _connection_refused,
     Cause.CONNECTION_FAILED: _connection_failed,

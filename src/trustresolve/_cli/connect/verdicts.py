@@ -1,11 +1,14 @@
 """The verdicts: what went wrong (a :class:`Cause`), the evidence for it, and the fixes.
 
-A verdict is a value; :mod:`.report` turns it into text. The evidence keys of each cause:
+A verdict is a value; :mod:`.report` turns it into text. Every verdict that comes from an
+``ssl`` error also carries ``openssl``: ``str()`` of that exception, the line the user's program
+shows in its traceback (``[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: ...``),
+so the user can match one to the other. The evidence keys of each cause:
 
 ====================== =====================================================================
 cause                  evidence
 ====================== =====================================================================
-VERIFIED               host, store
+VERIFIED               host, store, certificate (the client certificate presented, if any)
 NOT_FULLY_VERIFIED     notes, store
 SELF_SIGNED            subject, store
 UNKNOWN_ISSUER         store; root (a self-signed root was sent) or sent, complete, top,
@@ -37,6 +40,10 @@ NO_ALPN                selected (the protocol the server chose, "" for none)
 TIMEOUT                step ("name lookup", "TCP connect", "TLS handshake"), seconds,
                        address (when known), received (bytes the server sent in the handshake)
 HANDSHAKE_FAILED       error
+CLIENT_CERT_REQUIRED   alert (OpenSSL's reason), when ("during the handshake" (TLS 1.2) or
+                       "after the handshake" (TLS 1.3)), dialect (the URI's, if any)
+CLIENT_CERT_REJECTED   alert, when, certificate (the file presented)
+CLOSED_AFTER_HANDSHAKE error, certificate (if one was presented)
 DNS_FAILURE            host, error
 CONNECTION_REFUSED     target, address, error
 CONNECTION_FAILED      address, port, error
@@ -47,11 +54,12 @@ from __future__ import annotations
 
 import datetime
 import enum
+import shlex
 import socket
 import ssl
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Union
 
 from ..._tls import versions
@@ -60,7 +68,7 @@ from ..._x509.der import DERError
 from . import stale
 from .client import Client
 from .target import Target
-from .wire import Chain
+from .wire import Chain, server_hostname
 
 __all__ = ["Cause", "Evidence", "Verdict", "protocol_advice"]
 
@@ -95,6 +103,9 @@ class Cause(enum.Enum):
     NO_ALPN = 'direct TLS without ALPN "postgresql"'
     TIMEOUT = "timeout"
     HANDSHAKE_FAILED = "handshake failed"
+    CLIENT_CERT_REQUIRED = "the server requires a client certificate"
+    CLIENT_CERT_REJECTED = "the server rejected the client certificate"
+    CLOSED_AFTER_HANDSHAKE = "the server closed the connection right after the handshake"
     DNS_FAILURE = "DNS failure"
     CONNECTION_REFUSED = "connection refused"
     CONNECTION_FAILED = "connection failed"
@@ -155,7 +166,10 @@ def connected(target: Target, client: Client) -> Verdict:
             {"notes": tuple(client.notes), "store": client.store},
             (_FULL_VERIFICATION.get(target.dialect or "", _FULL_VERIFICATION["mongodb"]),),
         )
-    return Verdict(Cause.VERIFIED, {"host": target.host, "store": client.store})
+    evidence: dict[str, Evidence] = {"host": target.host, "store": client.store}
+    if client.certificate is not None:
+        evidence["certificate"] = client.certificate.certfile
+    return Verdict(Cause.VERIFIED, evidence)
 
 
 # The options that verify the chain and the name, per family (the dialects' words).
@@ -170,6 +184,24 @@ _FULL_VERIFICATION = {
 
 
 def verification_failed(
+    exc: ssl.SSLCertVerificationError,
+    target: Target,
+    chain: Chain | None,
+    client: Client,
+    now: datetime.datetime,
+) -> Verdict:
+    return quoting(exc, _verification_verdict(exc, target, chain, client, now))
+
+
+def quoting(exc: BaseException, verdict: Verdict) -> Verdict:
+    """``verdict`` with OpenSSL's own words for ``exc`` (evidence ``openssl``), when ``exc``
+    is an ``ssl`` error: ``str(exc)`` is exactly what the program's exception says."""
+    if not isinstance(exc, ssl.SSLError):
+        return verdict
+    return replace(verdict, evidence={**verdict.evidence, "openssl": str(exc)})
+
+
+def _verification_verdict(
     exc: ssl.SSLCertVerificationError,
     target: Target,
     chain: Chain | None,
@@ -209,8 +241,23 @@ def verification_failed(
     return Verdict(
         Cause.VERIFY_FAILED,
         {"message": exc.verify_message, "code": code},
-        ("See the chain above; `openssl verify -CAfile STORE chain.pem` gives more detail.",),
+        (
+            f"See the chain above; `{_s_client_command(target, client)}` shows OpenSSL's check "
+            "of each certificate (depth, subject, error).",
+        ),
     )
+
+
+def _s_client_command(target: Target, client: Client) -> str:
+    """``openssl s_client`` verifying this server, with the run's CA file when it had one
+    (without one, s_client trusts OpenSSL's default paths, usually the same system store)."""
+    command = f"openssl s_client -connect {shlex.quote(target.shown)} -verify_return_error"
+    server_name = server_hostname(target.host)
+    if server_name:
+        command += f" -servername {shlex.quote(server_name)}"
+    if client.cafile:
+        command += f" -CAfile {shlex.quote(client.cafile)}"
+    return command + (" <NUL" if sys.platform == "win32" else " </dev/null")
 
 
 def summaries_of(chain: Chain | None) -> list[CertSummary]:
@@ -339,11 +386,12 @@ def _issuer_verdict(
 
 def _ca_fixes(client: Client) -> tuple[str, ...]:
     fixes: tuple[str, ...] = (
-        "If you trust this CA, give its certificate to the client: --cafile CA.pem here, "
-        "tlsCAFile=CA.pem in a MongoDB URI or TLSOptions, "
-        "trustresolve.create_default_context(cafile=CA.pem) in code,",
-        "or for every program: SSL_CERT_FILE=/path/bundle.pem (a bundle holding the system "
-        "roots plus this CA; see --export), or add it to the OS store "
+        "If you trust this CA, give its certificate to the client: `--cafile CA.pem` here, "
+        "`tlsCAFile=CA.pem` in a MongoDB URI or TLSOptions, "
+        '`trustresolve.create_default_context(cafile="CA.pem")` in code,',
+        "or for every program: a bundle of the system roots plus this CA "
+        "(`python -m trustresolve --export bundle.pem && cat CA.pem >> bundle.pem`) "
+        "named by `SSL_CERT_FILE=bundle.pem`, or add it to the OS store "
         "(Debian/Ubuntu: /usr/local/share/ca-certificates/ + update-ca-certificates; RHEL/Fedora: "
         "/etc/pki/ca-trust/source/anchors/ + update-ca-trust; macOS: Keychain Access; "
         "Windows: certlm.msc, Trusted Root Certification Authorities).",
@@ -373,9 +421,18 @@ def protocol_mismatch(
     client: Sequence[ssl.TLSVersion],
     *,
     complete: bool,
+    program: Client | None = None,
 ) -> Verdict:
-    """``complete``: every version was tried before the deadline."""
-    return Verdict(
+    """``complete``: every version was tried before the deadline; ``program``: the client
+    under test, whose options the fix repeats."""
+    fixes = protocol_advice(
+        server,
+        client,
+        versions.local_versions(),
+        ssl.OPENSSL_VERSION,
+        options_call=_options_call(program),
+    )
+    verdict = Verdict(
         Cause.PROTOCOL_MISMATCH,
         {
             "complete": int(complete),
@@ -384,14 +441,36 @@ def protocol_mismatch(
             "library": ssl.OPENSSL_VERSION,
             "reason": str(getattr(exc, "reason", "")),
         },
-        tuple(protocol_advice(server, client, versions.local_versions(), ssl.OPENSSL_VERSION)),
+        tuple(fixes),
     )
+    return quoting(exc, verdict)
+
+
+def _options_call(program: Client | None) -> str:
+    """The TLSOptions that build the program's context, as code (the fix lowers its floor)."""
+    if program is not None and program.dialect is not None:
+        return "trustresolve.TLSOptions.from_uri(uri)"
+    arguments = ["tls=True"]
+    if program is not None and program.cafile:
+        arguments.append(f"tlsCAFile={program.cafile!r}")
+    certificate = program.certificate if program is not None else None
+    if certificate is not None:
+        arguments.append(f"tlsCertificateKeyFile={certificate.certfile!r}")
+        if certificate.keyfile:
+            arguments.append(f"ssl_keyfile={certificate.keyfile!r}")
+    return f"trustresolve.TLSOptions.from_kwargs({', '.join(arguments)})"
 
 
 def handshake_failed(
     exc: BaseException, seconds: float, received: int, dialect: str | None = None
 ) -> Verdict:
     """Every other way a handshake fails (the protocol mismatch needs probing: see above)."""
+    return quoting(exc, _failure_verdict(exc, seconds, received, dialect))
+
+
+def _failure_verdict(
+    exc: BaseException, seconds: float, received: int, dialect: str | None
+) -> Verdict:
     reason = getattr(exc, "reason", None) or ""
     if reason in _NOT_TLS_REASONS:
         return Verdict(Cause.NOT_TLS, {"reason": reason}, (_not_tls_fix(dialect),))
@@ -405,15 +484,18 @@ def handshake_failed(
             {"error": str(exc)},
             (
                 "It is not a TLS server on this port, or it refused this client: a server "
-                "requiring a client certificate (tlsCertificateKeyFile) or a known SNI name "
-                "may do this; check its log.",
+                "requiring a client certificate (--cert/--key here, tlsCertificateKeyFile) or "
+                "a known SNI name may do this; check its log.",
             ),
         )
-    return Verdict(
-        Cause.HANDSHAKE_FAILED,
-        {"error": f"{type(exc).__name__}: {exc}"},
-        ("See the server's log for why it refused the handshake.",),
-    )
+    fixes: tuple[str, ...] = ("See the server's log for why it refused the handshake.",)
+    if reason == "TLSV1_UNRECOGNIZED_NAME":
+        fixes = (
+            "The server (or a proxy routing by SNI) does not serve this name: connect with "
+            "the name it serves, not an address or an alias.",
+            *fixes,
+        )
+    return Verdict(Cause.HANDSHAKE_FAILED, {"error": f"{type(exc).__name__}: {exc}"}, fixes)
 
 
 def is_not_tls(exc: BaseException) -> bool:
@@ -459,6 +541,141 @@ def timed_out(
     if address:
         evidence.update(address=address, port=port)
     return Verdict(Cause.TIMEOUT, evidence, (fix,))
+
+
+# --- the server and the client's certificate -------------------------------------------------
+
+# OpenSSL's reasons for the alerts a server sends about the client's certificate, with the
+# alert's name and number (RFC 8446 §6.2; RFC 5246 §7.2.2).
+_CERTIFICATE_ALERTS = {
+    "TLSV13_ALERT_CERTIFICATE_REQUIRED": "certificate_required (116)",
+    "SSLV3_ALERT_HANDSHAKE_FAILURE": "handshake_failure (40)",
+    "SSLV3_ALERT_BAD_CERTIFICATE": "bad_certificate (42)",
+    "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE": "unsupported_certificate (43)",
+    "SSLV3_ALERT_CERTIFICATE_REVOKED": "certificate_revoked (44)",
+    "SSLV3_ALERT_CERTIFICATE_EXPIRED": "certificate_expired (45)",
+    "SSLV3_ALERT_CERTIFICATE_UNKNOWN": "certificate_unknown (46)",
+    "TLSV1_ALERT_UNKNOWN_CA": "unknown_ca (48)",
+    "TLSV1_ALERT_ACCESS_DENIED": "access_denied (49)",
+    "TLSV1_ALERT_DECRYPT_ERROR": "decrypt_error (51)",
+}
+# What the server's client-CA setting is called, for the fix of a certificate it does not trust.
+_SERVER_CLIENT_CA = (
+    "PostgreSQL ssl_ca_file, MySQL/MariaDB ssl_ca, Redis tls-ca-cert-file, MongoDB "
+    "net.tls.CAFile, nginx ssl_client_certificate"
+)
+# The URI options naming a client certificate and its key, in each dialect's spelling
+# (_tls/dialects/, _tls/mongodb.py).
+_URI_CERTIFICATE_OPTIONS = {
+    "mongodb": "`tlsCertificateKeyFile=client.pem` (the certificate and its key in one file; "
+    "tlsCertificateKeyFilePassword for an encrypted key)",
+    "postgresql": "`sslcert=client.crt&sslkey=client.key` (sslpassword for an encrypted key)",
+    "mysql": "`ssl-cert=client.crt&ssl-key=client.key` (ssl_key_password for an encrypted key)",
+    "redis": "`ssl_certfile=client.crt&ssl_keyfile=client.key` (ssl_password for an encrypted key)",
+}
+_WHEN_DURING = "during the handshake"
+_WHEN_AFTER = "after the handshake"
+
+
+def is_certificate_alert(exc: BaseException) -> bool:
+    return (getattr(exc, "reason", None) or "") in _CERTIFICATE_ALERTS
+
+
+def alert_name(reason: str) -> str:
+    return _CERTIFICATE_ALERTS.get(reason, reason)
+
+
+def is_about_the_client(verdict: Verdict) -> bool:
+    return verdict.cause in (Cause.CLIENT_CERT_REQUIRED, Cause.CLIENT_CERT_REJECTED)
+
+
+def refused_after_handshake(exc: BaseException, client: Client) -> Verdict:
+    """The server's first word after a completed handshake was not an acceptance."""
+    if is_certificate_alert(exc):
+        return client_certificate_refused(exc, client, during_handshake=False)
+    if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionError, EOFError)):
+        # EOFError: the read returned nothing, as a program's does (no error to show).
+        error = "" if isinstance(exc, EOFError) else f"{type(exc).__name__}: {exc}"
+        evidence: dict[str, Evidence] = {"error": error}
+        if client.certificate is not None:
+            evidence["certificate"] = client.certificate.certfile
+        fixes: tuple[str, ...] = (
+            "A server that requires a client certificate may close the connection instead of "
+            "sending an alert; so may one that expects another protocol, or limits "
+            "connections. Its log says which.",
+        )
+        if client.certificate is None:
+            fixes += _certificate_fixes(client)[:1]
+        return quoting(exc, Verdict(Cause.CLOSED_AFTER_HANDSHAKE, evidence, fixes))
+    return quoting(
+        exc,
+        Verdict(
+            Cause.HANDSHAKE_FAILED,
+            {"error": f"{type(exc).__name__}: {exc}"},
+            ("See the server's log for why it refused the connection.",),
+        ),
+    )
+
+
+def client_certificate_refused(
+    exc: BaseException, client: Client, *, during_handshake: bool
+) -> Verdict:
+    """The server refused the client for its certificate: none given, or the one given.
+
+    TLS 1.2 servers say it inside the handshake (after their CertificateRequest); TLS 1.3
+    servers after it (RFC 8446 §4.4.2): ``wrap_socket()`` succeeds and the first read fails.
+    """
+    reason = str(getattr(exc, "reason", None) or "")
+    when = _WHEN_DURING if during_handshake else _WHEN_AFTER
+    if client.certificate is None:
+        evidence: dict[str, Evidence] = {"alert": reason, "when": when}
+        if client.dialect:
+            evidence["dialect"] = client.dialect
+        verdict = Verdict(Cause.CLIENT_CERT_REQUIRED, evidence, _certificate_fixes(client))
+    else:
+        verdict = Verdict(
+            Cause.CLIENT_CERT_REJECTED,
+            {"alert": reason, "when": when, "certificate": client.certificate.certfile},
+            _rejection_fixes(reason),
+        )
+    return quoting(exc, verdict)
+
+
+def _certificate_fixes(client: Client) -> tuple[str, ...]:
+    if client.dialect in _URI_CERTIFICATE_OPTIONS:
+        in_uri = f"{_URI_CERTIFICATE_OPTIONS[client.dialect]} in the URI"
+    else:
+        in_uri = "in a URI: " + "; ".join(
+            f"{name}: {spelling}" for name, spelling in _URI_CERTIFICATE_OPTIONS.items()
+        )
+    return (
+        "Give the client its certificate and key: `--cert client.crt --key client.key` here "
+        "(an encrypted key's passphrase in the environment variable TRUSTRESOLVE_KEY_PASSWORD); "
+        f'{in_uri}; `context.load_cert_chain("client.crt", "client.key")` in code.',
+        "The certificate must come from a CA the server trusts for its clients "
+        f"({_SERVER_CLIENT_CA}).",
+    )
+
+
+def _rejection_fixes(reason: str) -> tuple[str, ...]:
+    if reason == "TLSV1_ALERT_UNKNOWN_CA":
+        return (
+            "The server does not trust the CA that issued this certificate: use a certificate "
+            "from the CA the server trusts for its clients, or add this one's CA there "
+            f"({_SERVER_CLIENT_CA}).",
+        )
+    if reason == "SSLV3_ALERT_CERTIFICATE_EXPIRED":
+        return (
+            "The certificate has expired, or is not valid yet, by the server's clock: renew it "
+            "(and check both machines' clocks).",
+        )
+    if reason == "SSLV3_ALERT_CERTIFICATE_REVOKED":
+        return ("The server's CRL revokes this certificate: get a new one.",)
+    return (
+        "The server could not use this certificate: check that it is meant for client "
+        "authentication (extendedKeyUsage clientAuth, if it has one), that its intermediates "
+        "are in the file after it, and the server's log.",
+    )
 
 
 # --- before TLS -------------------------------------------------------------------------------
@@ -634,8 +851,14 @@ def protocol_advice(
     client: Sequence[ssl.TLSVersion],
     local: Sequence[ssl.TLSVersion],
     library: str,
+    *,
+    options_call: str = "trustresolve.TLSOptions.from_kwargs(tls=True)",
 ) -> list[str]:
-    """The fixes for a protocol version mismatch (pure, so every branch is testable)."""
+    """The fixes for a protocol version mismatch (pure, so every branch is testable).
+
+    ``options_call`` is the code building the program's options; the legacy fix lowers its
+    floor to the best version the server speaks (TLS 1.1 would still refuse a TLS 1.0 server).
+    """
     fixes = []
     if not server:
         fixes.append(
@@ -644,11 +867,15 @@ def protocol_advice(
             "side, or it is not a TLS server."
         )
     if server and versions.is_legacy(max(server)):
+        best = max(server)
+        where = " (uri: your connection string)" if "from_uri(uri)" in options_call else ""
         fixes.append(
-            "The server only speaks TLS 1.0/1.1, which RFC 8996 deprecates: upgrade the server "
-            "to TLS 1.2 or later. If you cannot, and accept the risk, a client can lower its "
-            "floor: TLSOptions(...).create_context(minimum_version=ssl.TLSVersion.TLSv1_1) "
-            "(trustresolve then sets @SECLEVEL=0, which OpenSSL 3 needs for TLS 1.0/1.1)."
+            f"The server speaks at most {versions.name(best)}, which RFC 8996 deprecates: "
+            "upgrade the server to TLS 1.2 or later. If you cannot, and accept the risk, a "
+            f"client can lower its floor to {versions.name(best)}: "
+            f"`{options_call}.create_context(minimum_version=ssl.TLSVersion.{best.name})`"
+            f"{where} (trustresolve then sets @SECLEVEL=0, which OpenSSL 3 needs for TLS "
+            "1.0/1.1, and warns)."
         )
     beyond = [v for v in server if v not in local]
     if beyond or (server and not any(v in local for v in server)):
