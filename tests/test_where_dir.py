@@ -177,3 +177,49 @@ def test_native_verification_without_a_snapshot_has_no_directory() -> None:
     native = TrustSource("native", "native")
     with pytest.raises(NoTrustStoreError, match="natively"):
         trustresolve.where_dir(Resolution(native, ()))
+
+
+_WARM_CHILD = r"""
+import json, sys, trustresolve
+path = trustresolve.where_dir()
+print(json.dumps({"path": path, "loader": "trustresolve._tls.load" in sys.modules,
+                  "heavy": [m for m in ("dataclasses", "typing") if m in sys.modules]}))
+"""
+
+
+@pytest.mark.parametrize("layout", ["system", "bundle-only"])
+def test_a_warm_where_dir_is_the_memo_and_still_exactly_the_store(
+    layout: str, tmp_path: Path, cas: dict[str, trustme.CA], servers: dict[str, str]
+) -> None:
+    import json
+    import subprocess
+    import sys
+
+    bundle = _bundle(tmp_path / "bundle.pem", cas["store"])
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SSL_CERT", "TRUSTRESOLVE"))}
+    env.update(SSL_CERT_FILE=str(bundle), TRUSTRESOLVE_CACHE_DIR=str(tmp_path / "cache"))
+    if layout == "system":
+        env["SSL_CERT_DIR"] = str(_hashed_dir(tmp_path / "certs", cas["store"]))
+
+    def child() -> dict[str, object]:
+        done = subprocess.run(
+            [sys.executable, "-c", _WARM_CHILD],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+    cold, warm = child(), child()
+    assert cold["loader"] and not warm["loader"], "the second process answered from the memo"
+    assert warm["heavy"] == []
+    assert warm["path"] == cold["path"]
+    assert _trusted(str(warm["path"]), servers) == {"store"}
+    # The store changes (a CA added to the bundle, here the one called "evil"): the memo no
+    # longer answers, and the directory handed out trusts the new set.
+    _bundle(bundle, cas["store"], cas["evil"])
+    changed = child()
+    assert changed["loader"]
+    assert _trusted(str(changed["path"]), servers) == {"store", "evil"}

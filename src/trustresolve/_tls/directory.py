@@ -19,14 +19,15 @@ would trust more or less.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from .._errors import NoTrustStoreError, TrustResolveError
-from .._store import cache as _cache
-from .._store.resolve import resolve
-from . import load as _load
+from .._store import memo
 
+# Not typing's, and the loader only when needed: a warm where_dir() is the start-up memo's
+# answer (architecture §9.1), which imports neither typing, dataclasses nor the loader.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from .._machine.journal import Entry
     from .._machine.model import Resolution, TrustSource
 
 __all__ = ["where_dir"]
@@ -46,7 +47,36 @@ def where_dir(resolution: Resolution | None = None) -> str:
     certificate whose subject hash OpenSSL could compute differently, or no usable cache); use
     :func:`where` then.
     """
-    resolution = resolution or resolve()
+    if resolution is None:
+        return _remembered_or_resolved()
+    return _where_dir(resolution)
+
+
+def _remembered_or_resolved() -> str:
+    """The memo's directory when the context memo holds exactly one (the loader's own pick,
+    the case ``_loaders_directory`` returns, checked by stat identity like every memo);
+    otherwise resolve, and leave that memo for the next process."""
+    remembered = memo.recall(memo.CONTEXT)
+    if remembered is not None and len(remembered) == 1:
+        return remembered[0]
+    from .._store.resolve import resolve
+    from . import load as _load
+
+    resolution = resolve()
+    source = resolution.source
+    # As the context's full path decides (_tls/context.py _load_and_remember): no memo for a
+    # store the OS verifies, nor where memos do not apply.
+    remember = source is not None and not source.verified_by_os and memo.applies()
+    dependencies: list[Entry] = []
+    if remember and source is not None:
+        dependencies = _load.plan_dependencies(source)  # before the plan reads anything
+    path = _where_dir(resolution)
+    if remember and source is not None:
+        _load.remember_plan(source, dependencies)
+    return path
+
+
+def _where_dir(resolution: Resolution) -> str:
     source = resolution.source.without_native() if resolution.source else None
     if source is None or not source.certificates:
         raise NoTrustStoreError(
@@ -62,6 +92,8 @@ def where_dir(resolution: Resolution | None = None) -> str:
 
 def _cache_directory(source: TrustSource, resolution: Resolution) -> str:
     """A hashed directory of ``where()``'s certificates in the user cache."""
+    from .._store import cache as _cache
+
     try:
         path = _cache.materialize_hashed_dir(source.certificates)
     except TrustResolveError as exc:
@@ -86,6 +118,8 @@ def _no_directory(reason: str, resolution: Resolution) -> NoTrustStoreError:
 
 def _loaders_directory(source: TrustSource) -> str | None:
     """The one directory the loader would hand OpenSSL for ``source``, if it is just one."""
+    from . import load as _load
+
     dirs = _load._dirs(source)
     if not source.cafile and source.cadata is None:
         # A directory-only store, loaded as given: one plain directory is the store itself.
