@@ -267,3 +267,18 @@ def test_refresh_forgets_what_the_process_recalled(world: World) -> None:
     (world.store / "new.pem").write_bytes(world.pem("new"))
     env = {**world.env, **variables, "NEW_FILE": str(world.store / "new.pem")}
     subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=120)
+
+
+def test_two_environments_keep_their_own_memo(world: World) -> None:
+    """Programs of one user whose environments differ (here one sets REQUESTS_CA_BUNDLE, which
+    the probe reads and reports) do not make each other miss: each environment has its own
+    memo, and each still trusts exactly its store."""
+    plain = _bundle_store(world, "old")
+    tool = {**plain, "REQUESTS_CA_BUNDLE": plain["SSL_CERT_FILE"]}
+    world.run(**plain)
+    world.run(**tool)
+    for variables in (plain, tool, plain):
+        warm = world.run(**variables)
+        assert warm.opened == [], "answered from its own memo"
+        assert warm.trusts == {"old": True, "new": False, "evil": False}
+    assert len(list(world.cache.glob("memo-context-*"))) == 2

@@ -58,6 +58,18 @@ ALWAYS_READ = (
     "TRUSTRESOLVE_CACHE_DIR",
 )
 _CACHE_VAR = "TRUSTRESOLVE_CACHE_DIR"
+#: The variables that most often differ between the programs of one user (a service pinned to
+#: its own bundle beside scripts using the system store): their values are part of the key, so
+#: each environment keeps its own memo instead of the two replacing each other's on every run.
+#: Only a slot: every variable the probe read is still checked on recall (:func:`_checked`).
+_SLOT_VARIABLES = (
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "TRUSTRESOLVE_CONFIG",
+    "TRUSTRESOLVE_NATIVE",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+)
 # purpose -> results already recalled in this process, and the fields to re-check per call.
 _recalled: dict[str, tuple[list[str], list[str]]] = {}
 
@@ -97,6 +109,7 @@ def _key(purpose: str, root: str) -> str:
             tuple(ssl.get_default_verify_paths()),
             euid,
             root,
+            tuple(os.environ.get(name) for name in _SLOT_VARIABLES),
         )
     )
 
