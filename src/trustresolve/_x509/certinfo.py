@@ -6,11 +6,15 @@ Used by ``--which --verbose`` and ``--connect``. Built on the lead's minimal DER
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 from dataclasses import dataclass
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs a first run
 
 from .der import TLV, DERError, decode_string, parse_certificate, read_children, read_tlv
+
+if TYPE_CHECKING:
+    # Imported where used: the probe imports this module for format_name() on every first
+    # run, and datetime and ipaddress cost it several milliseconds (python -X importtime).
+    import datetime
 
 __all__ = ["CertSummary", "format_name", "parse_time", "summarize"]
 
@@ -95,6 +99,8 @@ def format_name(encoded: bytes) -> str:
 
 def parse_time(text: str) -> datetime.datetime:
     """A ``_der`` time (``YYYY-MM-DDTHH:MM:SSZ``) as an aware UTC datetime."""
+    import datetime
+
     return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(
         tzinfo=datetime.timezone.utc
     )
@@ -161,6 +167,8 @@ def _general_names(data: bytes) -> tuple[list[str], list[str], list[str]]:
         if name.tag == 0x82:
             dns.append(value.decode("ascii", "replace"))
         elif name.tag == 0x87 and len(value) in (4, 16):
+            import ipaddress
+
             ips.append(str(ipaddress.ip_address(value)))
         elif name.tag == 0x86:
             uris.append(value.decode("ascii", "replace"))
