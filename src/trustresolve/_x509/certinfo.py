@@ -7,13 +7,13 @@ Used by ``--which --verbose`` and ``--connect``. Built on the lead's minimal DER
 from __future__ import annotations
 
 from dataclasses import dataclass
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs a first run
+from typing import TYPE_CHECKING
 
 from .der import TLV, DERError, decode_string, parse_certificate, read_children, read_tlv
 
 if TYPE_CHECKING:
-    # Imported where used: the probe imports this module for format_name() on every first
-    # run, and datetime and ipaddress cost it several milliseconds (python -X importtime).
+    # Imported where used: only summaries need datetime and ipaddress (several milliseconds
+    # of python -X importtime), not the probe's messages that call format_name().
     import datetime
 
 __all__ = ["CertSummary", "format_name", "parse_time", "summarize"]
