@@ -61,7 +61,16 @@ import json
 print(json.dumps({"opened": opened, "heavy": heavy, "extra": extra, "verified": verified}))
 """.replace(
     "_FIRST_RUN_NEVER",
-    repr(("configparser", "json", "datetime", "ipaddress", "trustresolve._x509.certinfo")),
+    repr(
+        (
+            "configparser",
+            "json",
+            "datetime",
+            "ipaddress",
+            "trustresolve._x509.certinfo",
+            "trustresolve._backends.macos_trust",
+        )
+    ),
 )
 
 
@@ -177,8 +186,9 @@ def test_a_warm_process_opens_no_certificate_and_imports_no_dataclasses(
 @pytest.mark.parametrize("layout", ["system", "bundle-only"])
 def test_a_first_run_imports_only_what_the_probe_uses(world: World, layout: str) -> None:
     """An empty cache and no config file: the full path runs, without the modules only a
-    config file (configparser), a ``--root`` tree (json) or a report (certinfo, datetime,
-    ipaddress) needs, and still trusts exactly the store and leaves the memo."""
+    config file (configparser), a ``--root`` tree (json), a report (certinfo, datetime,
+    ipaddress) or macOS (macos_trust) needs, and still trusts exactly the store and leaves the
+    memo."""
     variables = _system_store(world, "old") if layout == "system" else _bundle_store(world, "old")
     first = world.run(**variables)
     assert first.opened  # a real first run: it read the store
