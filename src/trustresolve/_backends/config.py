@@ -139,7 +139,7 @@ def _refusal(path: str, reason: str, pinned: str | None) -> str:
 def _parse_into(path: str, data: bytes, values: dict[str, tuple[str, str]]) -> str | None:
     # Inline comments as in the quickstart's example; configparser only honours a prefix that
     # follows whitespace, so a ``;`` or ``#`` inside a path is kept (CPython Lib/configparser.py).
-    import configparser  # only when a config file exists: it costs a first run ~5 ms otherwise
+    import configparser  # only when a config file exists (a first run's cost otherwise)
 
     parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=(";", "#"))
     try:

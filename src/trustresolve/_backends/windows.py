@@ -45,7 +45,7 @@ _EKU_NAMES = {
 
 class _StoreResult:
     """What one store's rows came to. Not a dataclass: this module is imported on every
-    platform, and defining one costs each first run about a millisecond."""
+    platform, and each dataclass definition is part of a first run's import time."""
 
     __slots__ = ("kept", "malformed", "not_server_auth", "other_encoding")
 

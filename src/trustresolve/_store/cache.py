@@ -232,7 +232,7 @@ def _build(root: str, path: str, key: str, files: list[tuple[str, bytes]]) -> No
     finally:
         _remove_tree(tmp)
     # No fsync of the directories (here, in _fill_hashed_dir, after a note or a memo): each
-    # costs a first run ~5 ms, and it only makes a rename survive a crash. A rename the crash
+    # costs a first run ~6 ms, and it only makes a rename survive a crash. A rename the crash
     # undid leaves no entry, note or memo, so the next run rebuilds it (architecture §9).
 
 
