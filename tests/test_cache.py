@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -280,9 +281,47 @@ def test_default_location_is_platformdirs(
     import platformdirs
 
     monkeypatch.delenv("TRUSTRESOLVE_CACHE_DIR")
+    # A set XDG_CACHE_HOME is platformdirs' to read (the plain case is the next test's).
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.setattr(platformdirs, "user_cache_dir", lambda *a, **k: str(tmp_path / "pd"))
     assert _cache.cache_dir() == str(tmp_path / "pd")
     assert _cache.materialize_bundle(certs).startswith(str(tmp_path / "pd"))
+
+
+_LOCATION_CHILD = (
+    f"import sys; sys.path.insert(0, {SRC!r}); "
+    "from trustresolve._store import cache; where = cache.cache_location(); "
+    "imported = 'platformdirs' in sys.modules; import platformdirs, json; "
+    "print(json.dumps([where[0], platformdirs.user_cache_dir('trustresolve', appauthor=False), "
+    "imported]))"
+)
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {},  # the plain Unix case: computed here, no import
+        {"HOME": "/home/someone/"},
+        {"XDG_CACHE_HOME": "XDG"},  # platformdirs' own answer from here on
+        {"XDG_CACHE_HOME": ""},
+        {"XDG_CACHE_HOME": "relative/cache"},
+        {"ANDROID_DATA": "/data", "ANDROID_ROOT": "/system", "SHELL": "/bin/sh"},
+    ],
+)
+def test_default_location_is_platformdirs_answer_without_importing_it_when_plain(
+    tmp_path: Path, variables: dict[str, str]
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "ANDROID_"))}
+    env.pop("TRUSTRESOLVE_CACHE_DIR", None)
+    env["HOME"] = str(tmp_path / "home")
+    env.update({k: str(tmp_path / v) if v == "XDG" else v for k, v in variables.items()})
+    found = subprocess.run(
+        [sys.executable, "-c", _LOCATION_CHILD], env=env, capture_output=True, text=True, check=True
+    )
+    where, platformdirs_says, imported = json.loads(found.stdout)
+    assert where == platformdirs_says
+    plain = not variables.get("XDG_CACHE_HOME") and "ANDROID_DATA" not in variables
+    assert imported is (not plain)
 
 
 def test_import_does_not_load_certifi_or_platformdirs() -> None:

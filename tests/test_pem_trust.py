@@ -33,6 +33,8 @@ from trustresolve._machine.facts import PlatformFacts
 from trustresolve._machine.model import Resolution, TrustSource
 from trustresolve._store.resolve import probe_all
 from trustresolve._tls.load import load_source
+from trustresolve._x509.der import parse_certificate
+from trustresolve._x509.loadable import openssl_refuses
 from trustresolve._x509.pem import read_blocks, scan_pem
 from trustresolve._x509.subject_hash import name_hash
 
@@ -508,6 +510,23 @@ def test_bundle_openssl_cannot_load_is_invalid_and_the_next_is_used(
     assert resolution.source.display_cafile == "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem"
     assert resolution.source.cert_count == 1
     assert verifies(store_context(resolution.source), good_server)
+
+
+def test_a_name_openssl_refuses_is_judged_in_the_issuer_too_and_on_every_ask() -> None:
+    """The verdict is kept per certificate and a root's issuer is not read twice; a leaf whose
+    issuer (not subject) holds the invalid string is still refused, each time it is asked."""
+    broken = trustme.CA(organization_name="BROKEN")
+    leaf = broken.issue_cert("localhost").cert_chain_pems[0].bytes()
+    der = ssl.PEM_cert_to_DER_cert(leaf.decode()).replace(b"BROKEN", b"BR\xffKEN")
+    cert = parse_certificate(der)
+    assert b"\xff" in cert.issuer and b"\xff" not in cert.subject
+    with pytest.raises(ssl.SSLError):  # the control: OpenSSL's own answer
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=der)
+    assert openssl_refuses(cert) and openssl_refuses(cert)
+    root = parse_certificate(_der(broken))
+    assert not openssl_refuses(root) and not openssl_refuses(root)
+    broken_root = parse_certificate(ssl.PEM_cert_to_DER_cert(_unloadable(broken).decode()))
+    assert openssl_refuses(broken_root) and openssl_refuses(broken_root)
 
 
 def test_unloadable_entry_of_a_directory_is_not_counted(

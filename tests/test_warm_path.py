@@ -35,7 +35,7 @@ _TRUST_VARIABLES = (
 )
 # The child: build the default context, shake hands, report what it opened and imported.
 _CHILD = r"""
-import json, os, sys
+import os, sys  # json only after the imports are listed: a first run must not need it
 store = sys.argv[1]
 opened = []
 def audit(event, args):
@@ -47,6 +47,8 @@ sys.addaudithook(audit)
 import socket, ssl, trustresolve
 context = trustresolve.create_default_context()
 heavy = [m for m in ("dataclasses", "typing", "configparser", "platformdirs") if m in sys.modules]
+# What only a config file, a --root tree or a report needs: never a plain first run's cost.
+extra = [m for m in _FIRST_RUN_NEVER if m in sys.modules]
 verified = {}
 for port in sys.argv[2:]:
     try:
@@ -55,8 +57,21 @@ for port in sys.argv[2:]:
                 verified[port] = True
     except ssl.SSLCertVerificationError:
         verified[port] = False
-print(json.dumps({"opened": opened, "heavy": heavy, "verified": verified}))
-"""
+import json
+print(json.dumps({"opened": opened, "heavy": heavy, "extra": extra, "verified": verified}))
+""".replace(
+    "_FIRST_RUN_NEVER",
+    repr(
+        (
+            "configparser",
+            "json",
+            "datetime",
+            "ipaddress",
+            "trustresolve._x509.certinfo",
+            "trustresolve._backends.macos_trust",
+        )
+    ),
+)
 
 
 class Run:
@@ -65,6 +80,7 @@ class Run:
     def __init__(self, report: dict[str, object], ports: dict[str, int]) -> None:
         self.opened: list[str] = list(report["opened"])  # type: ignore[call-overload]
         self.heavy: list[str] = list(report["heavy"])  # type: ignore[call-overload]
+        self.extra: list[str] = list(report["extra"])  # type: ignore[call-overload]
         verified: dict[str, bool] = report["verified"]  # type: ignore[assignment]
         self.trusts = {name: verified[str(port)] for name, port in ports.items()}
 
@@ -165,6 +181,21 @@ def test_a_warm_process_opens_no_certificate_and_imports_no_dataclasses(
     assert warm.heavy == []
     # The cold run left one complete memo for the context, which the warm run used.
     assert [p.name.split("-")[1] for p in world.cache.glob("memo-*")] == ["context"]
+
+
+@pytest.mark.parametrize("layout", ["system", "bundle-only"])
+def test_a_first_run_imports_only_what_the_probe_uses(world: World, layout: str) -> None:
+    """An empty cache and no config file: the full path runs, without the modules only a
+    config file (configparser), a ``--root`` tree (json), a report (certinfo, datetime,
+    ipaddress) or macOS (macos_trust) needs, and still trusts exactly the store and leaves the
+    memo."""
+    variables = _system_store(world, "old") if layout == "system" else _bundle_store(world, "old")
+    first = world.run(**variables)
+    assert first.opened  # a real first run: it read the store
+    assert first.extra == []
+    assert first.trusts == {"old": True, "new": False, "evil": False}
+    assert [p.name.split("-")[1] for p in world.cache.glob("memo-*")] == ["context"]
+    assert world.run(**variables).opened == []  # the next process uses what it left
 
 
 def test_an_edit_in_place_with_size_and_mtime_restored_is_seen(world: World) -> None:

@@ -15,7 +15,6 @@ from .._machine.fs import FileSystem, Located, is_hashed_name
 from .._machine.model import Attempt, Outcome, TrustSource
 from .._machine.pathsafety import first_unsafe_entry, who_else_can_change
 from .._machine.words import counted
-from .._x509.certinfo import format_name
 from .._x509.der import Certificate, DERError
 from .._x509.loadable import openssl_refuses
 from .._x509.pem import PemScan, der_to_pem, scan_pem
@@ -188,6 +187,8 @@ def _first_refused_by_openssl(certificates: tuple[Certificate, ...]) -> str | No
     """A file OpenSSL cannot load fails as a whole (architecture §2): say which certificate."""
     for index, cert in enumerate(certificates, 1):
         if openssl_refuses(cert):
+            from .._x509.certinfo import format_name  # only for the message (a first run's cost)
+
             return (
                 f"OpenSSL cannot load certificate #{index} ({format_name(cert.subject)}), so "
                 "it would refuse the whole file; remove that certificate or regenerate the bundle"
@@ -484,6 +485,10 @@ def _not_tls_subjects(
     rejected = unique_der([c for check in checks for c in check.rejected])
     other = unique_der([c for check in checks for c in check.other_purpose])
     other = tuple(d for d in other if d not in set(rejected))
+    if not rejected and not other:
+        return (), ()  # the usual store: no need to import the name formatter
+    from .._x509.certinfo import format_name
+
     by_der = {c.der: c for check in checks for c in (*check.rejected, *check.other_purpose)}
     return (
         tuple(format_name(by_der[d].subject) for d in rejected),

@@ -16,7 +16,6 @@ a path whose ``;`` or ``#`` follows a space cannot be written here (rename it, o
 
 from __future__ import annotations
 
-import configparser
 import posixpath
 from dataclasses import dataclass, field, replace
 
@@ -140,6 +139,8 @@ def _refusal(path: str, reason: str, pinned: str | None) -> str:
 def _parse_into(path: str, data: bytes, values: dict[str, tuple[str, str]]) -> str | None:
     # Inline comments as in the quickstart's example; configparser only honours a prefix that
     # follows whitespace, so a ``;`` or ``#`` inside a path is kept (CPython Lib/configparser.py).
+    import configparser  # only when a config file exists (a first run's cost otherwise)
+
     parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=(";", "#"))
     try:
         parser.read_string(data.decode("utf-8"), source=path)

@@ -20,20 +20,14 @@ from .._machine.words import counted
 from .._x509.der import Certificate
 from .._x509.pem import scan_pem
 from .base import Probe, does_not_apply
-from .macos_trust import (
-    ADMIN_KEYCHAIN,
-    DOMAINS,
-    SYSTEM_ROOTS_KEYCHAIN,
-    Evaluation,
-    TrustSettings,
-    TrustSettingsError,
-    evaluate,
-    parse_trust_settings,
-    read_keychain,
-    read_trust_settings,
-    user_keychain,
-)
 from .snapshot import first_few, in_memory_source
+
+TYPE_CHECKING = False  # the constant, not typing's: see trustresolve/__init__.py
+if TYPE_CHECKING:
+    from .macos_trust import Evaluation, TrustSettings
+
+# macos_trust (its dataclasses, plist and keychain readers) is imported by the methods that run
+# on macOS only: every other platform's first run would pay for it (python -X importtime).
 
 __all__ = ["SNAPSHOT_NOTE", "MacOSKeychainBackend"]
 
@@ -60,6 +54,14 @@ class MacOSKeychainBackend:
         return self._probe(facts, facts.security)
 
     def _probe(self, facts: PlatformFacts, runner: SecurityRunner) -> Probe:
+        from .macos_trust import (
+            ADMIN_KEYCHAIN,
+            DOMAINS,
+            SYSTEM_ROOTS_KEYCHAIN,
+            evaluate,
+            user_keychain,
+        )
+
         attempts: list[Attempt] = []
         certificates: list[Certificate] = []
         system_roots: frozenset[bytes] = frozenset()
@@ -99,6 +101,8 @@ class MacOSKeychainBackend:
     def _keychain(
         self, runner: SecurityRunner, keychain: str
     ) -> tuple[tuple[Certificate, ...], Attempt]:
+        from .macos_trust import ADMIN_KEYCHAIN, SYSTEM_ROOTS_KEYCHAIN, read_keychain
+
         read = read_keychain(runner, keychain)
         role = {
             SYSTEM_ROOTS_KEYCHAIN: "Apple's roots: trusted unless trust settings deny them",
@@ -117,6 +121,8 @@ class MacOSKeychainBackend:
         return scan.certificates, Attempt(self.name, keychain, outcome, detail)
 
     def _settings(self, runner: SecurityRunner, domain: str) -> tuple[TrustSettings, Attempt]:
+        from .macos_trust import TrustSettingsError, parse_trust_settings, read_trust_settings
+
         location = f"trust settings ({domain})"
         command = "security trust-settings-export" + (" -d" if domain == "admin" else "")
         read = read_trust_settings(runner, domain)

@@ -15,7 +15,6 @@ demand (Automatic Root Update), so a root can be missing until Windows has used 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from .._machine.facts import EnumCertificates, PlatformFacts, WindowsStoreEntry
 from .._machine.model import Attempt, Outcome
@@ -44,12 +43,17 @@ _EKU_NAMES = {
 }
 
 
-@dataclass
 class _StoreResult:
-    kept: list[bytes] = field(default_factory=list)
-    other_encoding: list[str] = field(default_factory=list)
-    not_server_auth: list[str] = field(default_factory=list)
-    malformed: list[tuple[str, str]] = field(default_factory=list)  # (entry, why)
+    """What one store's rows came to. Not a dataclass: this module is imported on every
+    platform, and each dataclass definition is part of a first run's import time."""
+
+    __slots__ = ("kept", "malformed", "not_server_auth", "other_encoding")
+
+    def __init__(self) -> None:
+        self.kept: list[bytes] = []
+        self.other_encoding: list[str] = []
+        self.not_server_auth: list[str] = []
+        self.malformed: list[tuple[str, str]] = []  # (entry, why)
 
 
 def _purposes(trust: frozenset[str]) -> str:

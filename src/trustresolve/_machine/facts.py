@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import os
 import ssl
 import sys
@@ -297,6 +296,8 @@ def _read_platform_json(root: str) -> dict[str, Any]:
         raise ConfigurationError(
             f"{shown}{located.link_note} {read.problem}; make it a JSON file in the tree"
         )
+    import json  # only for a --root tree: resolve() on the machine itself never parses JSON
+
     try:
         document = json.loads(read.data.decode("utf-8"))
     except (ValueError, RecursionError) as exc:

@@ -12,7 +12,7 @@ Where: ``TRUSTRESOLVE_CACHE_DIR`` when set (tests, packagers, read-only homes), 
 platformdirs' ``user_cache_dir("trustresolve")``. What protects it:
 
 - written atomically: a file is written to a temporary name, fsync'ed and renamed; a hashed
-  directory is filled under a temporary name and renamed whole (then its parent fsync'ed), with a
+  directory is filled under a temporary name and renamed whole, with a
   ``MANIFEST`` of the SHA-256 of every file written last. A per-entry lock file serializes
   builders; without one (a file system without locks) the rename still leaves one complete entry;
 - verified on reuse: a bundle must hold exactly the expected bytes; a hashed directory must list
@@ -49,7 +49,6 @@ __all__ = [
     "cache_location",
     "content_key",
     "entry_stamp",
-    "fsync_dir",
     "hashed_dir_for_key",
     "hashed_dir_key",
     "materialize_bundle",
@@ -123,6 +122,9 @@ def cache_location() -> tuple[str, str]:
     configured = os.environ.get(ENV_VAR)
     if configured:
         return os.path.abspath(configured), ENV_VAR
+    found = _plain_unix_cache_dir()
+    if found is not None:
+        return found, "the user cache directory"
     from platformdirs import user_cache_dir
 
     try:
@@ -136,6 +138,24 @@ def cache_location() -> tuple[str, str]:
     import tempfile  # only without a home directory: tempfile imports shutil, bz2, lzma...
 
     return os.path.join(tempfile.gettempdir(), f"trustresolve-{uid}"), NO_HOME
+
+
+def _plain_unix_cache_dir() -> str | None:
+    """platformdirs' ``user_cache_dir`` where every platformdirs >= 3 computes it alike, without
+    importing it (a first run paid 15-30 ms for that import, ``python -X importtime``).
+
+    That is a Unix that is not Android, no ``XDG_CACHE_HOME`` and an absolute ``HOME``: then
+    it is ``os.path.expanduser("~/.cache")`` plus the name (platformdirs ``unix.py``). Anything
+    else is left to platformdirs itself. ``tests/test_cache.py`` compares the two.
+    """
+    environ = os.environ
+    if sys.platform in ("win32", "darwin", "cygwin", "android", "ios"):
+        return None
+    if "ANDROID_DATA" in environ or "ANDROID_ROOT" in environ or environ.get("XDG_CACHE_HOME"):
+        return None
+    if not os.path.isabs(environ.get("HOME", "")):
+        return None
+    return os.path.join(os.path.expanduser("~/.cache"), "trustresolve")
 
 
 def content_key(certs: Sequence[bytes]) -> str:
@@ -232,7 +252,9 @@ def _build(root: str, path: str, key: str, files: list[tuple[str, bytes]]) -> No
         ) from exc
     finally:
         _remove_tree(tmp)
-    fsync_dir(root)
+    # No fsync of the directories (here, in _fill_hashed_dir, after a note or a memo): each
+    # costs a first run ~6 ms, and it only makes a rename survive a crash. A rename the crash
+    # undid leaves no entry, note or memo, so the next run rebuilds it (architecture §9).
 
 
 # tempfile's mkstemp and mkdtemp without importing tempfile (it imports shutil, bz2 and lzma,
@@ -451,18 +473,6 @@ def _write_atomically(directory: str, name: str, data: bytes) -> None:
             f"could not write {os.path.join(directory, name)}: {exc}; set {ENV_VAR} to a "
             "writable private directory"
         ) from exc
-    fsync_dir(directory)
-
-
-def fsync_dir(directory: str) -> None:
-    if sys.platform == "win32":
-        return  # directories cannot be opened for fsync there; NTFS journals the rename
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _discard(path: str) -> None:
@@ -513,7 +523,6 @@ def _fill_hashed_dir(directory: str, key: str, files: list[tuple[str, bytes]]) -
     # The manifest goes last: a directory that has one was written completely. It is for
     # people; whether an entry is used depends on its files, never on what this says.
     _write_new(os.path.join(directory, _MANIFEST), _manifest(key, files))
-    fsync_dir(directory)
 
 
 def _manifest(key: str, files: list[tuple[str, bytes]]) -> bytes:

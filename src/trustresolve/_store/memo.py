@@ -263,7 +263,7 @@ def _entries(journal: Iterable[Entry]) -> dict[tuple[str, str], str] | None:
 def _write(root: str, path: str, key: str, fields: list[str]) -> None:
     import contextlib
 
-    from .cache import fsync_dir, new_private_file
+    from .cache import new_private_file
 
     with contextlib.suppress(OSError):
         fd, tmp = new_private_file(root, ".tmp-memo-")  # mode 0600
@@ -281,4 +281,3 @@ def _write(root: str, path: str, key: str, fields: list[str]) -> None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
-        fsync_dir(root)

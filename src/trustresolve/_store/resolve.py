@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import _thread
 import os
+import sys
 
 from .._errors import NoTrustStoreError
 from . import memo
@@ -80,9 +81,11 @@ def resolve(facts: PlatformFacts | None = None, *, refresh: bool = False) -> Res
     with _lock:
         cached = _cached.get("current")
         if cached is None or refresh:
-            from .._backends.macos_trust import clear_cache
-
-            clear_cache()  # trust settings are cached per process; re-read them too
+            # Trust settings are cached per process; re-read them too. Only a module that was
+            # imported has a cache (it is imported on macOS only).
+            trust = sys.modules.get(f"{__name__.rsplit('.', 2)[0]}._backends.macos_trust")
+            if trust is not None:
+                trust.clear_cache()
             memo.forget()
             cached = _probe_current()
         return cached

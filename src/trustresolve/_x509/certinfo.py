@@ -6,11 +6,15 @@ Used by ``--which --verbose`` and ``--connect``. Built on the lead's minimal DER
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .der import TLV, DERError, decode_string, parse_certificate, read_children, read_tlv
+
+if TYPE_CHECKING:
+    # Imported where used: only summaries need datetime and ipaddress (several milliseconds
+    # of python -X importtime), not the probe's messages that call format_name().
+    import datetime
 
 __all__ = ["CertSummary", "format_name", "parse_time", "summarize"]
 
@@ -95,6 +99,8 @@ def format_name(encoded: bytes) -> str:
 
 def parse_time(text: str) -> datetime.datetime:
     """A ``_der`` time (``YYYY-MM-DDTHH:MM:SSZ``) as an aware UTC datetime."""
+    import datetime
+
     return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(
         tzinfo=datetime.timezone.utc
     )
@@ -161,6 +167,8 @@ def _general_names(data: bytes) -> tuple[list[str], list[str], list[str]]:
         if name.tag == 0x82:
             dns.append(value.decode("ascii", "replace"))
         elif name.tag == 0x87 and len(value) in (4, 16):
+            import ipaddress
+
             ips.append(str(ipaddress.ip_address(value)))
         elif name.tag == 0x86:
             uris.append(value.decode("ascii", "replace"))
