@@ -36,6 +36,8 @@ _TRUST_VARIABLES = (
 # The child: build the default context, shake hands, report what it opened and imported.
 _CHILD = r"""
 import os, sys  # json only after the imports are listed: a first run must not need it
+# What the interpreter's own start-up imported (virtualenv's .pth imports typing on 3.9).
+preloaded = set(sys.modules)
 store = sys.argv[1]
 opened = []
 def audit(event, args):
@@ -46,9 +48,12 @@ def audit(event, args):
 sys.addaudithook(audit)
 import socket, ssl, trustresolve
 context = trustresolve.create_default_context()
-heavy = [m for m in ("dataclasses", "typing", "configparser", "platformdirs") if m in sys.modules]
+heavy = [
+    m for m in ("dataclasses", "typing", "configparser", "platformdirs")
+    if m in sys.modules and m not in preloaded
+]
 # What only a config file, a --root tree or a report needs: never a plain first run's cost.
-extra = [m for m in _FIRST_RUN_NEVER if m in sys.modules]
+extra = [m for m in _FIRST_RUN_NEVER if m in sys.modules and m not in preloaded]
 verified = {}
 for port in sys.argv[2:]:
     try:

@@ -180,10 +180,13 @@ def test_native_verification_without_a_snapshot_has_no_directory() -> None:
 
 
 _WARM_CHILD = r"""
-import json, sys, trustresolve
+import sys
+preloaded = set(sys.modules)  # the interpreter's own start-up (virtualenv's .pth: typing on 3.9)
+import trustresolve
 path = trustresolve.where_dir()
-print(json.dumps({"path": path, "loader": "trustresolve._tls.load" in sys.modules,
-                  "heavy": [m for m in ("dataclasses", "typing") if m in sys.modules]}))
+heavy = [m for m in ("dataclasses", "typing") if m in sys.modules and m not in preloaded]
+import json
+print(json.dumps({"path": path, "loader": "trustresolve._tls.load" in sys.modules, "heavy": heavy}))
 """
 
 
