@@ -481,3 +481,10 @@ def test_every_connect_output_is_marked() -> None:
                 f"{example.block.id}: mark the block with `.. doctor-output: NAME` and match it "
                 "in the test that builds that scenario (tests/support/pages.py)"
             )
+
+
+def test_the_ssl_c_suffix_is_optional_only_at_the_end() -> None:
+    pattern = output_pattern(["OpenSSL: [SSL: X] y (_ssl.c:...)"])
+    assert pattern.fullmatch("OpenSSL: [SSL: X] y (_ssl.c:1006)\n")
+    assert pattern.fullmatch("OpenSSL: [SSL: X] y\n")  # PyPy
+    assert not pattern.fullmatch("OpenSSL: [SSL: X] z\n")
