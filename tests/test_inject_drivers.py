@@ -187,9 +187,15 @@ def test_grpc_default_roots_from_the_env_line(
         "os.environ['GRPC_DEFAULT_SSL_ROOTS_FILE_PATH'])\" "
         f"127.0.0.1:{grpc_server}"
     )
-    done = subprocess.run(
-        ["sh", "-c", script], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+    for _ in range(2):
+        done = subprocess.run(
+            ["sh", "-c", script], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+        # gRPC's own poller sometimes aborts a busy machine's client at start-up ("epoll_wait
+        # error: Bad file descriptor", SIGABRT) before any TLS: that run says nothing about
+        # trust, so it is run once more. Any other failure fails the test.
+        if not (done.returncode == -6 and "epoll_wait error" in done.stderr):
+            break
     assert done.returncode == 0, done.stderr
     reply, roots = done.stdout.split()
     assert reply == "ping"
