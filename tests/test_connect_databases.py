@@ -9,8 +9,10 @@ CA file, ``sslnegotiation=direct`` against PostgreSQL 15, and the pages' outputs
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shlex
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -205,16 +207,24 @@ def test_a_mongodb_uri_to_mariadb_is_recognised_too(
 def test_postgresql_with_ssl_off_answers_n(
     pg: dict[str, Server], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import psycopg
-
     port = pg["off"].port
     code, out = run(capsys, f"postgresql://{HOST}:{port}/?sslmode=require")
     assert code == 1
     assert "Verdict: FAILED: the server does not offer TLS" in out
     assert_shown("db-postgresql-no-tls", out, {str(port): "5432"})
     # The check the fix names works as printed on that server.
-    with psycopg.connect(host=HOST, port=port, user="postgres", sslmode="disable") as conn:
-        assert conn.execute("SHOW ssl;").fetchone() == ("off",)
+    # The check the fix names, run with PostgreSQL's own client (psycopg is CPython-only).
+    psql = binary("psql", POSTGRES_BIN)
+    assert psql is not None
+    shown = subprocess.run(
+        [psql, "-h", HOST, "-p", str(port), "-U", "postgres", "-Atc", "SHOW ssl;"],
+        env={**os.environ, "PGSSLMODE": "disable"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert shown.stdout.strip() == "off"
 
 
 def test_mariadb_without_tls_has_no_client_ssl(
