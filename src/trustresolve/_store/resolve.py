@@ -154,15 +154,22 @@ def _remember_where(path: str) -> None:
     memo.remember(memo.WHERE, [*journal, (STAT, path, current(path, STAT))], environ_read, [path])
 
 
-def _where(resolution: Resolution) -> str:
+def written_source(resolution: Resolution, form: str) -> TrustSource:
+    """The source a file can stand for (a native one's snapshot), or ``NoTrustStoreError``
+    naming ``form`` ("a PEM file", "a hashed directory"): a native source with no snapshot
+    (certifi missing too) has no certificates to write."""
     source = resolution.source.without_native() if resolution.source else None
     if source is None or not source.certificates:
-        # A native source with no snapshot (certifi missing too): no file can stand for it.
         raise NoTrustStoreError(
-            "the OS verifies natively but no snapshot store exists to write as a PEM file; "
+            f"the OS verifies natively but no snapshot store exists to write as {form}; "
             "install certifi or set SSL_CERT_FILE",
             resolution,
         )
+    return source
+
+
+def _where(resolution: Resolution) -> str:
+    source = written_source(resolution, "a PEM file")
     if source.kind == "file" and source.cafile and source.cafile_complete:
         return source.cafile
     from .cache import materialize_bundle

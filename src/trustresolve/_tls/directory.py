@@ -77,13 +77,9 @@ def _remembered_or_resolved() -> str:
 
 
 def _where_dir(resolution: Resolution) -> str:
-    source = resolution.source.without_native() if resolution.source else None
-    if source is None or not source.certificates:
-        raise NoTrustStoreError(
-            "no snapshot of the OS store exists to write as a hashed directory (the OS "
-            "verifies natively); install certifi or set SSL_CERT_FILE",
-            resolution,
-        )
+    from .._store.resolve import written_source
+
+    source = written_source(resolution, "a hashed directory")
     found = _loaders_directory(source)
     if found is not None:
         return found
