@@ -9,7 +9,7 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -17,8 +17,11 @@ from support.cli import run_cli
 from support.trees import facts_for, tree
 from trustresolve._backends.wincertstore import WincertstoreBackend
 from trustresolve._backends.windows import SNAPSHOT_NOTE, WindowsBackend
-from trustresolve._machine.facts import PlatformFacts, WindowsStoreEntry
+from trustresolve._machine.facts import PlatformFacts
 from trustresolve._store.resolve import probe_all
+
+if TYPE_CHECKING:
+    from trustresolve._machine.facts import WindowsStoreEntry
 
 
 def stores_of(name: str, key: str = "windows_stores") -> dict[str, list[Any]]:

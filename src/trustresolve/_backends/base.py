@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
-
 from .._machine.model import Attempt, TrustSource
+from .._record import record
 
+TYPE_CHECKING = False  # the constant, not typing's: see trustresolve/__init__.py
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from .._machine.facts import PlatformFacts
 
-__all__ = ["Backend", "Probe", "does_not_apply"]
+__all__ = ["Probe", "does_not_apply"]  # and Backend, for type checkers
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Probe:
     """A backend's answer: its attempts in order, and the source it found, if any.
 
@@ -27,12 +28,14 @@ class Probe:
     config_files: tuple[str, ...] = ()
 
 
-class Backend(Protocol):
-    """One way of finding a trust store; expected misses are attempts, never exceptions."""
+if TYPE_CHECKING:  # a protocol for type checkers: backends do not subclass it
 
-    name: str
+    class Backend(Protocol):
+        """One way of finding a trust store; expected misses are attempts, never exceptions."""
 
-    def probe(self, facts: PlatformFacts) -> Probe: ...
+        name: str
+
+        def probe(self, facts: PlatformFacts) -> Probe: ...
 
 
 def does_not_apply(name: str, why: str) -> Probe:

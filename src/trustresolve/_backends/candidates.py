@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from dataclasses import dataclass
 
 from .._machine.fs import FileSystem, Located, is_hashed_name
-from .._machine.model import Attempt, Outcome, TrustSource
+from .._machine.model import Attempt, TrustSource
 from .._machine.pathsafety import first_unsafe_entry, who_else_can_change
 from .._machine.words import counted
+from .._record import record
 from .._x509.der import Certificate, DERError
 from .._x509.loadable import openssl_refuses
 from .._x509.pem import PemScan, der_to_pem, scan_pem
 from .._x509.subject_hash import name_hash, name_hash_old
+
+TYPE_CHECKING = False  # the constant, not typing's: see trustresolve/__init__.py
+if TYPE_CHECKING:
+    from .._machine.model import Outcome
 
 __all__ = [
     "BundleCheck",
@@ -56,7 +60,7 @@ class _Verdict:
         return Attempt(backend, self.located.path, outcome or self.outcome, detail, self.warnings)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class BundleCheck(_Verdict):
     located: Located
     outcome: Outcome
@@ -71,7 +75,7 @@ class BundleCheck(_Verdict):
     other_purpose: tuple[Certificate, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DirCheck(_Verdict):
     located: Located
     outcome: Outcome
@@ -329,7 +333,7 @@ def _reachable_names(names: set[str]) -> list[str]:
     return reachable
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class BundleNames:
     """A bundle's subject hashes as multisets: the lookup hash and the old (MD5) one."""
 

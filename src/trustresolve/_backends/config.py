@@ -17,12 +17,12 @@ a path whose ``;`` or ``#`` follows a space cannot be written here (rename it, o
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass, field, replace
 
 from .._limits import CONFIG_FILE_BYTES
 from .._machine.facts import PlatformFacts
 from .._machine.model import Attempt
 from .._machine.pathsafety import who_else_can_change
+from .._record import field, record, replace
 from .._switches import switch_value
 from .base import Probe
 from .candidates import DirCheck, check_bundle, check_dir, source_from_checks
@@ -35,7 +35,7 @@ KNOWN_KEYS = ("cafile", "capath", "native")
 _FIX = "fix the path or remove the key"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ConfigValues:
     files: tuple[str, ...] = ()  # every file read, in order
     values: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (value, file)

@@ -28,11 +28,11 @@ input folders and bundle-only folders are not stores (rustls/openssl-probe #37, 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from .._machine.facts import PlatformFacts
 from .._machine.model import Attempt
 from .._machine.words import counted
+from .._record import record
 from .base import Probe, does_not_apply
 from .candidates import (
     BundleCheck,
@@ -54,7 +54,7 @@ __all__ = ["TABLES", "Bundle", "DistroBackend", "Table"]
 _RH_HASH = "/etc/pki/ca-trust/extracted/pem/directory-hash"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Bundle:
     path: str
     #: The OS OpenSSL's CApath beside this bundle: trusted with it (the union).
@@ -66,7 +66,7 @@ class Bundle:
     additions: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Table:
     bundles: tuple[Bundle, ...]
     dirs: tuple[tuple[str, str], ...] = ()  # directory-only stores: (path, who)

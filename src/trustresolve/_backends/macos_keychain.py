@@ -14,8 +14,8 @@ it. The ``native`` backend asks macOS itself.
 
 from __future__ import annotations
 
-from .._machine.facts import PlatformFacts, SecurityRunner
-from .._machine.model import Attempt, Outcome
+from .._machine.facts import PlatformFacts
+from .._machine.model import Attempt
 from .._machine.words import counted
 from .._x509.der import Certificate
 from .._x509.pem import scan_pem
@@ -24,6 +24,8 @@ from .snapshot import first_few, in_memory_source
 
 TYPE_CHECKING = False  # the constant, not typing's: see trustresolve/__init__.py
 if TYPE_CHECKING:
+    from .._machine.facts import SecurityRunner
+    from .._machine.model import Outcome
     from .macos_trust import Evaluation, TrustSettings
 
 # macos_trust (its dataclasses, plist and keychain readers) is imported by the methods that run

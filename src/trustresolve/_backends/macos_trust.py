@@ -39,12 +39,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
-from .._machine.facts import SecurityCommandError, SecurityRunner
+from .._machine.facts import SecurityCommandError
 from .._x509.der import Certificate
 from .snapshot import certificate_label, sha1_hex
 
 if TYPE_CHECKING:
     import subprocess
+
+    from .._machine.facts import SecurityRunner
 
 __all__ = [
     "ADMIN_KEYCHAIN",

@@ -23,8 +23,12 @@ from .._machine.facts import PlatformFacts
 from .._machine.model import Attempt, TrustSource
 from .._machine.words import counted
 from .._switches import switch_value
-from .base import Backend, Probe, does_not_apply
+from .base import Probe, does_not_apply
 from .config import read_config
+
+TYPE_CHECKING = False  # the constant, not typing's: see trustresolve/__init__.py
+if TYPE_CHECKING:
+    from .base import Backend
 
 __all__ = ["NATIVE_ENV_VAR", "NativeBackend", "native_disabled"]
 

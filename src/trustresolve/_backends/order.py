@@ -6,7 +6,6 @@ make its snapshot.
 
 from __future__ import annotations
 
-from .base import Backend
 from .certifi import CertifiBackend
 from .config import ConfigBackend
 from .distro import DistroBackend
@@ -17,6 +16,10 @@ from .native import NativeBackend
 from .openssl_default import OpenSSLDefaultBackend
 from .wincertstore import WincertstoreBackend
 from .windows import WindowsBackend
+
+TYPE_CHECKING = False  # the constant, not typing's: see trustresolve/__init__.py
+if TYPE_CHECKING:
+    from .base import Backend
 
 __all__ = ["BACKENDS", "BACKEND_NAMES", "NATIVE"]
 

@@ -16,12 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .._machine.facts import EnumCertificates, PlatformFacts, WindowsStoreEntry
-from .._machine.model import Attempt, Outcome
+from .._machine.facts import PlatformFacts
+from .._machine.model import Attempt
 from .._machine.words import counted
 from .._x509.der import DERError, parse_certificate
 from .base import Probe, does_not_apply
 from .snapshot import certificate_label, first_few, in_memory_source
+
+TYPE_CHECKING = False  # the constant, not typing's: see trustresolve/__init__.py
+if TYPE_CHECKING:
+    from .._machine.facts import EnumCertificates, WindowsStoreEntry
+    from .._machine.model import Outcome
 
 __all__ = ["SERVER_AUTH", "SNAPSHOT_NOTE", "STORES", "WindowsBackend", "read_windows_stores"]
 

@@ -13,28 +13,31 @@ import os
 import ssl
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Callable, Union
 
 from .._errors import ConfigurationError
+from .._record import field, record
 from .fs import FileSystem
+
+TYPE_CHECKING = False  # the constant, not typing's: see trustresolve/__init__.py
+if TYPE_CHECKING:
+    from typing import Any, Callable, Union
 
 __all__ = [
     "WINCERTSTORE_FIXTURE_KEY",
     "DefaultVerifyPaths",
-    "EnumCertificates",
     "PackageUnavailable",
     "PlatformFacts",
     "SecurityCommandError",
-    "SecurityRunner",
-    "WindowsStoreEntry",
 ]
 
-#: One ``ssl.enum_certificates`` row: DER bytes, encoding name, ``True`` or a set of EKU OIDs.
-WindowsStoreEntry = tuple[bytes, str, Union[bool, frozenset[str]]]
-EnumCertificates = Callable[[str], Sequence[WindowsStoreEntry]]
-#: Runs ``security ARGS...`` (macOS) and returns its standard output.
-SecurityRunner = Callable[[Sequence[str]], bytes]
+# For type checkers only, like model.py's Outcome: a first run imports no typing (§9.2).
+if TYPE_CHECKING:
+    #: One ``ssl.enum_certificates`` row: DER bytes, encoding name, ``True`` or a set of EKU
+    #: OIDs.
+    WindowsStoreEntry = tuple[bytes, str, Union[bool, frozenset[str]]]
+    EnumCertificates = Callable[[str], Sequence[WindowsStoreEntry]]
+    #: Runs ``security ARGS...`` (macOS) and returns its standard output.
+    SecurityRunner = Callable[[Sequence[str]], bytes]
 
 #: The ``platform.json`` key recording what the wincertstore package returned, per store.
 WINCERTSTORE_FIXTURE_KEY = "wincertstore_stores"
@@ -75,7 +78,7 @@ def _read_wincertstore_package(store: str) -> Sequence[WindowsStoreEntry]:
     return rows  # pragma: no cover
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DefaultVerifyPaths:
     """``ssl.get_default_verify_paths()``: what the interpreter's OpenSSL was built to use."""
 
@@ -99,7 +102,7 @@ class DefaultVerifyPaths:
         )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PlatformFacts:
     """Everything backends may know about the machine, frozen at one moment."""
 

@@ -11,9 +11,9 @@ import os
 import posixpath
 import re
 import stat
-from dataclasses import dataclass
 
 from .._limits import MIB, READ_CHUNK_BYTES, STORE_FILE_BYTES
+from .._record import record
 from .journal import note, note_listing, stat_noted
 
 __all__ = [
@@ -39,7 +39,7 @@ def is_hashed_name(name: str) -> bool:
     return HASHED_NAME.match(name) is not None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Located:
     """Where a path leads. ``host_path`` is the real path to open; ``links`` the hops taken."""
 
@@ -102,7 +102,7 @@ def _too_large(size: int, limit: int) -> str:
     return f"is {size:,} bytes, larger than the {limit // MIB} MiB any CA bundle needs; not read"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ReadResult:
     data: bytes | None
     problem: str | None  # why nothing (or not all) could be read

@@ -6,16 +6,22 @@ it marks: :meth:`Resolution.explain` is its one owner.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
-
+from .._record import field, record
 from .words import counted
 
-__all__ = ["OUTCOMES", "Attempt", "Outcome", "Resolution", "SourceKind", "TrustSource"]
+# Outcome and SourceKind exist for type checkers only: a first run imports no typing
+# (architecture §9.2), so other modules import them under TYPE_CHECKING too.
+__all__ = ["OUTCOMES", "Attempt", "Resolution", "TrustSource"]
 
-Outcome = Literal[
-    "used", "skipped", "missing", "empty", "invalid", "unreadable", "insecure", "failed"
-]
+TYPE_CHECKING = False  # the constant, not typing's: see trustresolve/__init__.py
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+    Outcome = Literal[
+        "used", "skipped", "missing", "empty", "invalid", "unreadable", "insecure", "failed"
+    ]
+    SourceKind = Literal["file", "dir", "data", "native"]
+
 #: The outcome words of architecture §3, in the order ``--which`` documents them, each with the
 #: mark ``--which`` prints before it.
 _MARKS: dict[Outcome, str] = {
@@ -30,10 +36,8 @@ _MARKS: dict[Outcome, str] = {
 }
 OUTCOMES: tuple[Outcome, ...] = tuple(_MARKS)
 
-SourceKind = Literal["file", "dir", "data", "native"]
 
-
-@dataclass(frozen=True)
+@record(frozen=True)
 class TrustSource:
     """A usable trust store: where the CA certificates are and how many there are.
 
@@ -115,7 +119,7 @@ class TrustSource:
         }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Attempt:
     """One backend's (or one candidate's) answer: what was looked at, what happened and why."""
 
@@ -142,7 +146,7 @@ class Attempt:
         }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Resolution:
     """The chosen source (``None`` when nothing was usable) and every attempt, in order."""
 

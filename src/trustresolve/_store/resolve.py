@@ -93,10 +93,9 @@ def resolve(facts: PlatformFacts | None = None, *, refresh: bool = False) -> Res
 
 def _probe_current() -> Resolution:
     """Probe the running machine, keeping the journal a memo needs (architecture §9.1)."""
-    from dataclasses import replace
-
     from .._machine.facts import PlatformFacts
     from .._machine.journal import ReadEnviron, recording
+    from .._record import replace
 
     with recording() as journal:
         facts = PlatformFacts.current()

@@ -26,14 +26,13 @@ import os
 import ssl
 import stat
 import threading
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from .._errors import TrustResolveError, TrustSourceLoadError, warn_caller
 from .._limits import LAZY_BUNDLE_BYTES
 from .._machine.fs import HASHED_NAME
 from .._machine.journal import LISTED, LSTAT, STAT, current
 from .._machine.model import TrustSource
+from .._record import record
 from .._store import cache as _cache
 from .._x509.der import Certificate, DERError
 from .._x509.pem import der_to_pem, scan_pem
@@ -45,11 +44,12 @@ __all__ = ["load_source", "plan_dependencies", "remember_plan"]
 _MAX_BUNDLE = LAZY_BUNDLE_BYTES
 
 StatId = tuple[int, int, int, int, int]
+TYPE_CHECKING = False  # the constant, not typing's: see trustresolve/__init__.py
 if TYPE_CHECKING:
     from .._machine.journal import Entry
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Plan:
     """How to load one source: lazily from ``capaths`` (in order), or as given (``eager``)."""
 
