@@ -238,7 +238,8 @@ def _lazy_plan(source: TrustSource) -> _Plan | None:
             ders = _certs_of(source)
             if ders is None:
                 return None
-            verdict = "same" if _reachable(dirs[0]) == set(ders) else "different"
+            found = _reachable(dirs[0], entries[dirs[0]])
+            verdict = "same" if found == set(ders) else "different"
             _remember(same_id, verdict)
         if verdict == "same":
             return _Plan(capaths=dirs)
@@ -273,7 +274,7 @@ def _materialized_with(
     if ders is None:
         return None
     for directory in special:
-        found = _reachable(directory)
+        found = _reachable(directory, _hashed_entries(directory))
         if found is None:
             return None
         ders.extend(sorted(found))
@@ -388,13 +389,6 @@ def _read(path: str) -> bytes | None:
     return data if len(data) == info.st_size else None
 
 
-def _regular(path: str) -> bool:
-    try:
-        return stat.S_ISREG(os.stat(path).st_mode)
-    except OSError:
-        return False
-
-
 def _clean(data: bytes) -> tuple[Certificate, ...] | None:
     """The certificates of ``data`` if that is all OpenSSL would load from it, else ``None``."""
     scan = scan_pem(data)
@@ -425,8 +419,9 @@ def _certs_of(source: TrustSource) -> list[bytes] | None:
     return ders
 
 
-def _reachable(directory: str) -> set[bytes] | None:
-    """The certificates OpenSSL's by_dir lookup can find in ``directory``.
+def _reachable(directory: str, entries: dict[str, os.stat_result | None]) -> set[bytes] | None:
+    """The certificates OpenSSL's by_dir lookup can find in ``directory``, whose hashed names
+    ``stat`` as ``entries`` (:func:`_hashed_entries`: one listing and one ``stat`` each).
 
     ``None`` when a hashed file holds anything else (several certificates loaded together, a
     certificate filed under another hash, content that is not plain certificates). A link under
@@ -435,7 +430,7 @@ def _reachable(directory: str) -> set[bytes] | None:
     hash collides with it.
     """
     numbers: dict[str, set[int]] = {}
-    for name in os.listdir(directory):
+    for name in entries:
         match = HASHED_NAME.match(name)
         if match:
             numbers.setdefault(match.group(1), set()).add(int(match.group(2)))
@@ -443,10 +438,11 @@ def _reachable(directory: str) -> set[bytes] | None:
     for prefix, present in numbers.items():
         number = 0
         while number in present:  # by_dir stops at the first missing number
-            entry = os.path.join(directory, f"{prefix}.{number}")
-            if not _regular(entry):
+            name = f"{prefix}.{number}"
+            info = entries.get(name)
+            if info is None or not stat.S_ISREG(info.st_mode):
                 break  # never opened: by_dir would block or fail on it (see _materialized_with)
-            data = _read(entry)
+            data = _read(os.path.join(directory, name))
             certs = None if data is None else _clean(data)
             if not certs or len(certs) != 1:
                 return None
