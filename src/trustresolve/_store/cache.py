@@ -55,6 +55,7 @@ __all__ = [
     "materialize_hashed_dir",
     "new_private_file",
     "read_note",
+    "verified_stamp",
     "write_note",
 ]
 
@@ -238,6 +239,13 @@ def _remember_verified(key: str, path: str) -> None:
     stamp = entry_stamp(path)
     if stamp is not None:
         _verified[key] = stamp
+
+
+def verified_stamp(certs: Sequence[bytes]) -> str | None:
+    """The :func:`entry_stamp` the hashed directory of ``certs`` had when this process last
+    checked (or built) it; ``None`` if it has not. Saves a caller a second pass over the files
+    right after :func:`materialize_hashed_dir`."""
+    return _verified.get(hashed_dir_key(certs))
 
 
 def _build(root: str, path: str, key: str, files: list[tuple[str, bytes]]) -> None:
@@ -535,9 +543,14 @@ def _write_new(path: str, data: bytes) -> None:
     # No fsync per file: ~140 journal commits cost a second on a busy disk, and durability is
     # not needed where every entry is verified against its manifest before use. A crash that
     # leaves short files behind is caught there and the entry rebuilt.
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    with os.fdopen(os.open(path, flags, 0o600), "wb") as handle:
-        handle.write(data)
+    # os.write, not a file object: a first run writes one file per root (architecture §9.2).
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+    try:
+        view = memoryview(data)
+        while view:  # a regular file takes it whole; a short write only on a full disk
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def _hashed_dir_holds(path: str, key: str, files: list[tuple[str, bytes]]) -> bool:

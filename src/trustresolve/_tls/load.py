@@ -255,7 +255,7 @@ def _lazy_plan(source: TrustSource) -> _Plan | None:
         if ders is None:
             return None
         path = _cache.materialize_hashed_dir(ders)
-        new_stamp = _cache.entry_stamp(path)
+        new_stamp = _cache.verified_stamp(ders)  # taken right after the check (or the build)
         if new_stamp is not None:
             _remember(bundle_note, f"{_cache.hashed_dir_key(ders)} {new_stamp}")
     return _materialized(path, dirs)
