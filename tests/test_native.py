@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from support.trees import facts_for, tree
 from trustresolve._backends.macos_trust import clear_cache
 from trustresolve._backends.native import native_disabled
 from trustresolve._backends.order import NATIVE
-from trustresolve._machine.facts import PlatformFacts
+from trustresolve._machine.facts import PlatformFacts, _importable
 from trustresolve._machine.model import TrustSource
 from trustresolve._store.resolve import probe_all, where
 from trustresolve._x509.pem import scan_pem
@@ -213,3 +214,36 @@ def test_cli_which_json(name: str, backend: str, kind: str) -> None:
     assert (document["source"]["backend"], document["source"]["kind"]) == (backend, kind)
     (native,) = [a for a in document["attempts"] if a["backend"] == "native"][:1]
     assert native["outcome"] == ("used" if backend == "native" else "skipped")
+
+
+class _OneModuleFinder:
+    """A meta-path finder that knows one made-up module, as an import hook would."""
+
+    def find_spec(self, name: str, path: object, target: object = None) -> object:
+        if name != "trustresolve_test_hooked_module":
+            return None
+        import importlib.machinery
+
+        return importlib.machinery.ModuleSpec(name, None)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "truststore",
+        "wincertstore",
+        "ssl",
+        "_ssl",
+        "sys",
+        "no_such_module_here",
+        "certifi",
+        "trustresolve_test_hooked_module",
+    ],
+)
+def test_importable_answers_as_find_spec(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether truststore can be imported is asked of ``sys.meta_path`` directly (no
+    ``importlib.util`` on a first run); the answer is ``find_spec``'s, import hooks included."""
+    import importlib.util
+
+    monkeypatch.setattr(sys, "meta_path", [*sys.meta_path, _OneModuleFinder()])
+    assert _importable(name) is (importlib.util.find_spec(name) is not None)

@@ -250,12 +250,21 @@ def os_family(platform: str, environ: Mapping[str, str]) -> str:
 
 
 def _importable(name: str) -> bool:
-    import importlib.util
+    """Whether the top-level module ``name`` can be imported, without importing it.
 
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
+    What ``importlib.util.find_spec`` does for a top-level name, asked of ``sys.meta_path``
+    directly: importing ``importlib.util`` costs a first run about 1.5 ms (architecture §9.2).
+    """
+    if name in sys.modules:
+        return True
+    for finder in sys.meta_path:
+        find_spec = getattr(finder, "find_spec", None)
+        try:
+            if find_spec is not None and find_spec(name, None) is not None:
+                return True
+        except (ImportError, ValueError):
+            return False
+    return False
 
 
 def _wrap_enum_certificates(enum: Callable[[str], Any]) -> EnumCertificates:
