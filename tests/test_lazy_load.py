@@ -24,6 +24,8 @@ from support.servers import handshake, tls_server
 from trustresolve._errors import TrustSourceLoadError
 from trustresolve._machine.model import TrustSource
 from trustresolve._tls import load as _load
+from trustresolve._x509.der import Certificate
+from trustresolve._x509.pem import scan_pem
 
 A = _ASN1Type
 
@@ -404,3 +406,62 @@ def test_crl_file_still_revokes_with_lazy_loading(tmp_path: Path, loader: str) -
             handshake(crl_client(), address, "revoked.crl.test")
     if loader == "lazy":
         assert not plan(source).eager
+
+
+def test_a_canonical_file_is_known_without_scanning_it(bundle: Path) -> None:
+    """A hashed file that is byte for byte the canonical PEM of a bundle certificate gives the
+    certificate a scan would give; any other bytes are scanned, with the scan's answer."""
+    ders = [cert.der for cert in scan_pem(bundle.read_bytes()).certificates]
+    canonical = _load._canonical_files(ders)
+    assert len(canonical) == len(set(ders))
+    for data, der in canonical.items():
+        scanned = _load._one_certificate(data, {})
+        assert scanned is not None and scanned.der == der
+        assert _load._one_certificate(data, canonical) == scanned
+    pem = next(iter(canonical))
+    body = b"".join(pem.splitlines()[1:-1])
+    variants = {
+        "CRLF line ends": pem.replace(b"\n", b"\r\n"),
+        "76-column lines": b"\n".join(
+            [
+                pem.splitlines()[0],
+                *(body[i : i + 76] for i in range(0, len(body), 76)),
+                pem.splitlines()[-1],
+                b"",
+            ]
+        ),
+        "two blocks": pem + pem,
+        "text before the block": b"# a comment\n" + pem,
+        "trust settings": pem.replace(b"CERTIFICATE", b"TRUSTED CERTIFICATE"),
+        "no final newline": pem.rstrip(b"\n"),
+    }
+    for name, data in variants.items():
+        assert data not in canonical, name
+        assert _load._one_certificate(data, canonical) == _load._one_certificate(data, {}), name
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+def test_an_openssl_rehash_layout_is_checked_without_scanning_its_files(
+    tmp_path: Path, issued: list[Issued], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The layout ``openssl rehash`` makes: only the bundle is scanned, not its 150 links."""
+    store = tmp_path / "certs"
+    store.mkdir()
+    cas = list(dict.fromkeys(item.ca_pem for item in issued))
+    for index, pem in enumerate(cas):
+        (store / f"ca{index}.pem").write_text(pem)
+    subprocess.run(["openssl", "rehash", str(store)], check=True, capture_output=True)
+    (store / "ca-certificates.crt").write_text("".join(cas))
+    scanned: list[bytes] = []
+    real_clean = _load._clean
+
+    def counting_clean(data: bytes) -> tuple[Certificate, ...] | None:
+        scanned.append(data)
+        return real_clean(data)
+
+    monkeypatch.setattr(_load, "_clean", counting_clean)
+    source = TrustSource(
+        backend="distro", kind="file", cafile=str(store / "ca-certificates.crt"), capath=str(store)
+    )
+    assert plan(source).capaths == (str(store),)
+    assert scanned == [(store / "ca-certificates.crt").read_bytes()]

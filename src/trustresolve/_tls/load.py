@@ -34,7 +34,7 @@ from .._machine.journal import LISTED, LSTAT, STAT, current
 from .._machine.model import TrustSource
 from .._record import record
 from .._store import cache as _cache
-from .._x509.der import Certificate, DERError
+from .._x509.der import Certificate, DERError, parse_certificate
 from .._x509.pem import der_to_pem, scan_pem
 from .._x509.subject_hash import name_hash, name_hash_old
 
@@ -238,7 +238,7 @@ def _lazy_plan(source: TrustSource) -> _Plan | None:
             ders = _certs_of(source)
             if ders is None:
                 return None
-            found = _reachable(dirs[0], entries[dirs[0]])
+            found = _reachable(dirs[0], entries[dirs[0]], _canonical_files(ders))
             verdict = "same" if found == set(ders) else "different"
             _remember(same_id, verdict)
         if verdict == "same":
@@ -419,9 +419,39 @@ def _certs_of(source: TrustSource) -> list[bytes] | None:
     return ders
 
 
-def _reachable(directory: str, entries: dict[str, os.stat_result | None]) -> set[bytes] | None:
+def _canonical_files(ders: list[bytes]) -> dict[bytes, bytes]:
+    """Each certificate's canonical PEM file (``der_to_pem``: 64-column lines, one block) ->
+    its DER, for :func:`_reachable`."""
+    return {der_to_pem(der).encode("ascii"): der for der in ders}
+
+
+def _one_certificate(data: bytes | None, canonical: dict[bytes, bytes]) -> Certificate | None:
+    """The certificate of a hashed file that holds exactly one and nothing else, or ``None``.
+
+    A file that is, byte for byte, the canonical PEM of a certificate already read holds that
+    certificate and nothing more, so it is not scanned again: the layouts
+    ``update-ca-certificates``, ``openssl rehash`` and ``c_rehash`` make link every hash to
+    such a file, and scanning 150 of them was a third of a first run (architecture §9.2).
+    Any other bytes (CRLF line ends, other line widths, text around the block) are scanned.
+    """
+    if data is None:
+        return None
+    der = canonical.get(data)
+    if der is not None:
+        return parse_certificate(der)  # memoized: the probe parsed it
+    certs = _clean(data)
+    return certs[0] if certs and len(certs) == 1 else None
+
+
+def _reachable(
+    directory: str,
+    entries: dict[str, os.stat_result | None],
+    canonical: dict[bytes, bytes] | None = None,
+) -> set[bytes] | None:
     """The certificates OpenSSL's by_dir lookup can find in ``directory``, whose hashed names
-    ``stat`` as ``entries`` (:func:`_hashed_entries`: one listing and one ``stat`` each).
+    ``stat`` as ``entries`` (:func:`_hashed_entries`: one listing and one ``stat`` each), and
+    whose files may be canonical PEM of the certificates in ``canonical``
+    (:func:`_one_certificate`).
 
     ``None`` when a hashed file holds anything else (several certificates loaded together, a
     certificate filed under another hash, content that is not plain certificates). A link under
@@ -442,16 +472,14 @@ def _reachable(directory: str, entries: dict[str, os.stat_result | None]) -> set
             info = entries.get(name)
             if info is None or not stat.S_ISREG(info.st_mode):
                 break  # never opened: by_dir would block or fail on it (see _materialized_with)
-            data = _read(os.path.join(directory, name))
-            certs = None if data is None else _clean(data)
-            if not certs or len(certs) != 1:
+            cert = _one_certificate(_read(os.path.join(directory, name)), canonical or {})
+            if cert is None:
                 return None
             try:
-                subject = certs[0].subject
-                if prefix not in (name_hash(subject), name_hash_old(subject)):
+                if prefix not in (name_hash(cert.subject), name_hash_old(cert.subject)):
                     return None
             except DERError:
                 return None
-            found.add(certs[0].der)
+            found.add(cert.der)
             number += 1
     return found
