@@ -22,6 +22,7 @@ from .._limits import CONFIG_FILE_BYTES
 from .._machine.facts import PlatformFacts
 from .._machine.model import Attempt
 from .._machine.pathsafety import who_else_can_change
+from .._machine.xdg import plain_unix_home, plain_unix_site_config
 from .._record import field, record, replace
 from .._switches import switch_value
 from .base import Probe
@@ -51,6 +52,12 @@ class ConfigValues:
 def _config_dirs(facts: PlatformFacts) -> tuple[str, ...]:
     if facts.config_dirs is not None:
         return facts.config_dirs
+    plain_user, plain_site = (
+        plain_unix_home("XDG_CONFIG_HOME", "~/.config"),
+        plain_unix_site_config(),
+    )
+    if plain_user is not None and plain_site is not None:
+        return (plain_user, plain_site)
     import platformdirs  # only when a config file is looked for (architecture §6)
 
     try:

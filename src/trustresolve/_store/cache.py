@@ -38,6 +38,7 @@ from .._errors import TrustResolveError
 from .._limits import CACHED_FILE_BYTES
 from .._machine.fs import HASHED_NAME
 from .._machine.pathsafety import unsafe_reason
+from .._machine.xdg import plain_unix_home
 from .._x509.der import DERError, parse_certificate
 from .._x509.pem import der_to_pem, scan_pem
 from .._x509.subject_hash import name_hash
@@ -123,7 +124,7 @@ def cache_location() -> tuple[str, str]:
     configured = os.environ.get(ENV_VAR)
     if configured:
         return os.path.abspath(configured), ENV_VAR
-    found = _plain_unix_cache_dir()
+    found = plain_unix_home("XDG_CACHE_HOME", "~/.cache")
     if found is not None:
         return found, "the user cache directory"
     from platformdirs import user_cache_dir
@@ -139,24 +140,6 @@ def cache_location() -> tuple[str, str]:
     import tempfile  # only without a home directory: tempfile imports shutil, bz2, lzma...
 
     return os.path.join(tempfile.gettempdir(), f"trustresolve-{uid}"), NO_HOME
-
-
-def _plain_unix_cache_dir() -> str | None:
-    """platformdirs' ``user_cache_dir`` where every platformdirs >= 3 computes it alike, without
-    importing it (a first run paid 15-30 ms for that import, ``python -X importtime``).
-
-    That is a Unix that is not Android, no ``XDG_CACHE_HOME`` and an absolute ``HOME``: then
-    it is ``os.path.expanduser("~/.cache")`` plus the name (platformdirs ``unix.py``). Anything
-    else is left to platformdirs itself. ``tests/test_cache.py`` compares the two.
-    """
-    environ = os.environ
-    if sys.platform in ("win32", "darwin", "cygwin", "android", "ios"):
-        return None
-    if "ANDROID_DATA" in environ or "ANDROID_ROOT" in environ or environ.get("XDG_CACHE_HOME"):
-        return None
-    if not os.path.isabs(environ.get("HOME", "")):
-        return None
-    return os.path.join(os.path.expanduser("~/.cache"), "trustresolve")
 
 
 def content_key(certs: Sequence[bytes]) -> str:
