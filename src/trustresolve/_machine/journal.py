@@ -41,6 +41,10 @@ LISTED = "d"
 Entry = tuple[str, str, str]
 
 _active: list[Entry] | None = None
+# What stat_noted answered during the recording: a probe asks about each hashed entry twice
+# (does it lead to a file; can another user change it), and one answer, taken before anything
+# was read, is what the journal keeps anyway.
+_answered: dict[tuple[str, bool], os.stat_result | None] | None = None
 
 
 def identity(info: os.stat_result, listed: bool = False) -> str:
@@ -78,13 +82,20 @@ def note(path: str, follow: bool, info: os.stat_result | None) -> None:
 
 
 def stat_noted(path: str, follow: bool) -> os.stat_result | None:
-    """``stat`` (``follow``) or ``lstat`` of ``path``, noted; ``None`` when it fails."""
+    """``stat`` (``follow``) or ``lstat`` of ``path``, noted; ``None`` when it fails.
+
+    During a recording a path is stat'ed once per way: later calls get the first answer.
+    """
+    answered = _answered
+    if answered is not None and (path, follow) in answered:
+        return answered[path, follow]
     try:
-        info = os.stat(path) if follow else os.lstat(path)
+        info: os.stat_result | None = os.stat(path) if follow else os.lstat(path)
     except (OSError, ValueError):
-        note(path, follow, None)
-        return None
+        info = None
     note(path, follow, info)
+    if answered is not None:
+        answered[path, follow] = info
     return info
 
 
@@ -106,13 +117,13 @@ class recording:
         self.entries: list[Entry] = []
 
     def __enter__(self) -> recording:
-        global _active  # noqa: PLW0603 - the one journal being written
-        _active = self.entries
+        global _active, _answered  # the one journal being written
+        _active, _answered = self.entries, {}
         return self
 
     def __exit__(self, *exc: object) -> None:
-        global _active  # noqa: PLW0603
-        _active = None
+        global _active, _answered
+        _active, _answered = None, None
 
     def __iter__(self) -> Iterator[Entry]:
         return iter(self.entries)

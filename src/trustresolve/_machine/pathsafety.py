@@ -209,12 +209,9 @@ def first_unsafe_entry(
 
 
 def _entry_on_machine(entry: str, me: int, directories: dict[str, Unsafe | None]) -> Unsafe | None:
-    try:
-        final = os.stat(entry)
-    except OSError:
-        note(entry, True, None)
+    final = stat_noted(entry, True)
+    if final is None:
         return None  # gone: OpenSSL will not read it either
-    note(entry, True, final)
     problem = _final_problem(entry, final, me)
     if problem:
         return problem
