@@ -148,7 +148,7 @@ def _decode(body: bytes) -> bytes | None:
 # base64.b64decode(data, validate=True) without its argument handling, as each version's
 # Lib/base64.py has it: 3.11 added binascii's strict_mode and made validate use it; before,
 # validate was a regular expression in front of the lenient decoder (CPython 3.9 and 3.10,
-# PyPy 3.10). The same version test keeps what is refused the same as the stdlib's.
+# PyPy 3.9). The same version test keeps what is refused the same as the stdlib's.
 if sys.version_info >= (3, 11):
 
     def _b64decode(data: bytes) -> bytes:
