@@ -8,7 +8,16 @@ accepted, as RFC 5280 requires of certificates.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .._record import field, record
+
+TYPE_CHECKING = False  # the constant, not typing's: see trustresolve/__init__.py
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import NamedTuple, TypeVar
+
+    _T = TypeVar("_T")
+else:
+    from collections import namedtuple  # already imported by ssl, unlike typing
 
 __all__ = [
     "STRING_UNITS",
@@ -18,6 +27,7 @@ __all__ = [
     "decode_string",
     "parse_certificate",
     "read_children",
+    "read_name",
     "read_tlv",
 ]
 
@@ -70,12 +80,27 @@ def decode_string(tag: int, data: bytes, *, strict: bool = False) -> str | None:
     return data.decode(_CODECS[unit], "strict" if strict else "replace")
 
 
-@dataclass(frozen=True)
-class TLV:
-    tag: int
-    start: int  # offset of the tag byte
-    value_start: int
-    end: int  # offset just past the value
+if TYPE_CHECKING:
+
+    class _Offsets(NamedTuple):
+        tag: int
+        start: int  # offset of the tag byte
+        value_start: int
+        end: int  # offset just past the value
+
+else:
+    _Offsets = namedtuple("TLV", ("tag", "start", "value_start", "end"))
+
+
+class TLV(_Offsets):
+    """One tag-length-value: its tag and where it lies in the bytes it was read from.
+
+    A tuple, the cheapest object to build; the readers a first run uses (:func:`parse_certificate`,
+    :func:`read_name`) build none at all: they walk plain offsets. Equal only to another TLV,
+    as the frozen dataclass it replaces was.
+    """
+
+    __slots__ = ()
 
     def value(self, data: bytes) -> bytes:
         return data[self.value_start : self.end]
@@ -83,10 +108,25 @@ class TLV:
     def encoded(self, data: bytes) -> bytes:
         return data[self.start : self.end]
 
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is TLV:
+            return tuple.__eq__(self, other)
+        # Not equal to a plain tuple of the same numbers either (a tuple would ask us first).
+        return False if isinstance(other, tuple) else NotImplemented
 
-def read_tlv(data: bytes, offset: int = 0, limit: int | None = None) -> TLV:
-    """Read one tag-length-value at ``offset``; its end must not pass ``limit``."""
-    limit = len(data) if limit is None else limit
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = tuple.__hash__
+
+
+_new_tuple = tuple.__new__
+
+
+def _header(data: bytes, offset: int, limit: int) -> tuple[int, int, int, int]:
+    """The tag, start, value start and end of the tag-length-value at ``offset``: what
+    :func:`read_tlv` returns as a :class:`TLV`, as a plain tuple for the walkers below."""
     if offset + 2 > limit:
         raise DERError("truncated header")
     tag = data[offset]
@@ -95,7 +135,7 @@ def read_tlv(data: bytes, offset: int = 0, limit: int | None = None) -> TLV:
     first = data[offset + 1]
     pos = offset + 2
     if first < 0x80:
-        length = first
+        end = pos + first
     else:
         count = first & 0x7F
         if count == 0 or count > 4:
@@ -106,24 +146,34 @@ def read_tlv(data: bytes, offset: int = 0, limit: int | None = None) -> TLV:
         if length < 0x80 or data[pos] == 0:
             raise DERError("non-minimal length encoding")
         pos += count
-    end = pos + length
+        end = pos + length
     if end > limit:
         raise DERError("value runs past its container")
-    return TLV(tag, offset, pos, end)
+    return (tag, offset, pos, end)
+
+
+def _children(data: bytes, pos: int, end: int) -> list[tuple[int, int, int, int]]:
+    """:func:`_header` of each TLV from ``pos`` to ``end``, which they must fill exactly."""
+    children = []
+    while pos < end:
+        child = _header(data, pos, end)
+        children.append(child)
+        pos = child[3]
+    return children
+
+
+def read_tlv(data: bytes, offset: int = 0, limit: int | None = None) -> TLV:
+    """Read one tag-length-value at ``offset``; its end must not pass ``limit``."""
+    header = _header(data, offset, len(data) if limit is None else limit)
+    return _new_tuple(TLV, header)
 
 
 def read_children(data: bytes, parent: TLV) -> list[TLV]:
     """The TLVs directly inside a constructed ``parent``."""
-    children = []
-    pos = parent.value_start
-    while pos < parent.end:
-        child = read_tlv(data, pos, parent.end)
-        children.append(child)
-        pos = child.end
-    return children
+    return [_new_tuple(TLV, child) for child in _children(data, parent.value_start, parent.end)]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Certificate:
     """The parts of an X.509 certificate trustresolve uses; ``der`` is the whole encoding."""
 
@@ -132,22 +182,27 @@ class Certificate:
     issuer: bytes
     not_before: str
     not_after: str
+    #: The tag and value length of notBefore and notAfter, as :func:`parse_certificate` read
+    #: them: what :mod:`trustresolve._x509.loadable` judges the times by without walking the
+    #: certificate again. Empty for a Certificate made by hand (loadable then parses ``der``).
+    time_sizes: tuple[tuple[int, int], ...] = field(default=(), compare=False, repr=False)
 
     @property
     def self_issued(self) -> bool:
         return self.subject == self.issuer
 
 
-def _expect(tlv: TLV, tag: int, what: str) -> None:
-    if tlv.tag != tag:
-        raise DERError(f"{what}: expected tag 0x{tag:02x}, found 0x{tlv.tag:02x}")
+def _expect(tlv: tuple[int, int, int, int], tag: int, what: str) -> None:
+    if tlv[0] != tag:
+        raise DERError(f"{what}: expected tag 0x{tag:02x}, found 0x{tlv[0]:02x}")
 
 
-def _time(data: bytes, tlv: TLV) -> str:
-    if tlv.tag not in (UTC_TIME, GENERALIZED_TIME):
+def _time(data: bytes, tlv: tuple[int, int, int, int]) -> str:
+    tag = tlv[0]
+    if tag not in (UTC_TIME, GENERALIZED_TIME):
         raise DERError("validity: not a time")
-    text = tlv.value(data).decode("ascii", "replace")
-    if tlv.tag == UTC_TIME:
+    text = data[tlv[2] : tlv[3]].decode("ascii", "replace")
+    if tag == UTC_TIME:
         # RFC 5280 4.1.2.5.1: YY >= 50 means 19YY.
         century = "19" if text[:2] >= "50" else "20"
         text = century + text
@@ -179,19 +234,20 @@ def parse_certificate(der: bytes) -> Certificate:
 
 
 def _parse(der: bytes) -> Certificate:
-    outer = read_tlv(der)
+    # One walk over plain offsets, checking in the order the TLV readers above would.
+    outer = _header(der, 0, len(der))
     _expect(outer, SEQUENCE, "certificate")
-    if outer.end != len(der):
+    if outer[3] != len(der):
         raise DERError("trailing bytes after the certificate")
-    parts = read_children(der, outer)
+    parts = _children(der, outer[2], outer[3])
     if len(parts) != 3:
         raise DERError("a certificate has three parts")
     tbs, algorithm, signature = parts
     _expect(tbs, SEQUENCE, "tbsCertificate")
     _expect(algorithm, SEQUENCE, "signatureAlgorithm")
     _expect(signature, BIT_STRING, "signature")
-    fields = read_children(der, tbs)
-    if fields and fields[0].tag == CONTEXT_0:  # explicit version
+    fields = _children(der, tbs[2], tbs[3])
+    if fields and fields[0][0] == CONTEXT_0:  # explicit version
         fields = fields[1:]
     if len(fields) < 6:
         raise DERError("tbsCertificate is missing fields")
@@ -201,13 +257,42 @@ def _parse(der: bytes) -> Certificate:
     _expect(validity, SEQUENCE, "validity")
     _expect(subject, SEQUENCE, "subject")
     _expect(spki, SEQUENCE, "subjectPublicKeyInfo")
-    times = read_children(der, validity)
+    times = _children(der, validity[2], validity[3])
     if len(times) != 2:
         raise DERError("validity holds two times")
+    first, second = times
     return Certificate(
-        der=der,
-        subject=subject.encoded(der),
-        issuer=issuer.encoded(der),
-        not_before=_time(der, times[0]),
-        not_after=_time(der, times[1]),
+        der,
+        der[subject[1] : subject[3]],
+        der[issuer[1] : issuer[3]],
+        _time(der, first),
+        _time(der, second),
+        ((first[0], first[3] - first[2]), (second[0], second[3] - second[2])),
     )
+
+
+def read_name(name: bytes, convert: Callable[[int, bytes], _T]) -> list[list[tuple[bytes, _T]]]:
+    """The RelativeDistinguishedNames of the DER-encoded Name ``name``, each a list of its
+    AttributeTypeAndValues as (the encoded OID, ``convert(value tag, value bytes)``).
+
+    Raises :class:`DERError` for what is not a Name, in the order a reader going RDN by RDN
+    meets it; whatever ``convert`` raises passes through at its attribute.
+    """
+    outer = _header(name, 0, len(name))
+    if outer[0] != SEQUENCE or outer[3] != len(name):
+        raise DERError("a Name is one SEQUENCE")
+    rdns = []
+    for rdn_tag, _, rdn_start, rdn_end in _children(name, outer[2], outer[3]):
+        if rdn_tag != SET:
+            raise DERError("a RelativeDistinguishedName is a SET")
+        entries = []
+        for atv_tag, _, atv_start, atv_end in _children(name, rdn_start, rdn_end):
+            if atv_tag != SEQUENCE:
+                raise DERError("an AttributeTypeAndValue is a SEQUENCE")
+            fields = _children(name, atv_start, atv_end)
+            if len(fields) != 2 or fields[0][0] != OBJECT_IDENTIFIER:
+                raise DERError("an AttributeTypeAndValue holds an OID and a value")
+            (_, oid_start, _, oid_end), (tag, _, value_start, value_end) = fields
+            entries.append((name[oid_start:oid_end], convert(tag, name[value_start:value_end])))
+        rdns.append(entries)
+    return rdns

@@ -16,7 +16,7 @@ is then OpenSSL's own. Real stores hold almost none of those.
 
 from __future__ import annotations
 
-from .der import TLV, Certificate, DERError, decode_string, read_children, read_tlv
+from .der import Certificate, DERError, decode_string, parse_certificate, read_name
 
 __all__ = ["openssl_refuses"]
 
@@ -48,43 +48,31 @@ def _plainly_fine(certificate: Certificate) -> bool:
             _name_fine(certificate.subject)
             # A root's issuer is its subject: the same bytes need no second look.
             and (certificate.issuer == certificate.subject or _name_fine(certificate.issuer))
-            and _times_fine(certificate.der)
+            and _times_fine(certificate)
         )
     except (DERError, IndexError, ValueError):
         return False
 
 
 def _name_fine(encoded: bytes) -> bool:
-    name = read_tlv(encoded)
-    for rdn in read_children(encoded, name):
-        if rdn.tag != 0x31:
-            return False
-        for attribute in read_children(encoded, rdn):
-            parts = read_children(encoded, attribute) if attribute.tag == 0x30 else []
-            if len(parts) != 2 or parts[0].tag != 0x06:
-                return False
-            if not _string_fine(parts[1], encoded):
-                return False
-    return True
+    # read_name refuses (DERError) a Name that is not SETs of OID-and-value SEQUENCEs.
+    return all(fine for rdn in read_name(encoded, _string_fine) for _, fine in rdn)
 
 
-def _string_fine(value: TLV, data: bytes) -> bool:
-    if value.tag == _VISIBLE_STRING:
+def _string_fine(tag: int, value: bytes) -> bool:
+    if tag == _VISIBLE_STRING:
         return True  # bytes as they are, like the other one-byte types
     # Strict decoding (no overlong UTF-8, no surrogates, no values past U+10FFFF, whole BMP and
     # Universal units) is stricter than OpenSSL: what fails it is left for OpenSSL to judge.
-    return decode_string(value.tag, value.value(data), strict=True) is not None
+    return decode_string(tag, value, strict=True) is not None
 
 
-def _times_fine(der: bytes) -> bool:
-    outer = read_tlv(der)
-    tbs = read_children(der, outer)[0]
-    fields = read_children(der, tbs)
-    if fields and fields[0].tag == 0xA0:
-        fields = fields[1:]
-    for time in read_children(der, fields[3]):
-        size = time.end - time.value_start
-        if (time.tag == _UTC_TIME and size < 13) or (time.tag == _GENERALIZED_TIME and size < 15):
+def _times_fine(certificate: Certificate) -> bool:
+    # The sizes parse_certificate recorded while reading the certificate; a Certificate made
+    # by hand has none, and then its DER is read for them.
+    sizes = certificate.time_sizes or parse_certificate(certificate.der).time_sizes
+    for tag, size in sizes:
+        if (tag == _UTC_TIME and size < 13) or (tag == _GENERALIZED_TIME and size < 15):
             return False
     return True
 

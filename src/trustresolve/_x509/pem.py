@@ -22,11 +22,11 @@ plain certificate.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
-from dataclasses import dataclass
+import sys
 
+from .._record import record
 from .der import TLV, Certificate, DERError, parse_certificate, read_children, read_tlv
 
 __all__ = [
@@ -52,7 +52,7 @@ _ANY_EKU = bytes.fromhex("551d2500")  # 2.5.29.37.0
 _OID_TAG = 0x06
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PemBlock:
     """One BEGIN/END block: its label, its decoded bytes (``None``: not base64) and offset."""
 
@@ -74,7 +74,7 @@ class PemBlock:
         return "other"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class BlockList:
     """The blocks of a text, plus markers that did not frame a block."""
 
@@ -124,14 +124,46 @@ def read_blocks(data: bytes) -> BlockList:
     return BlockList(tuple(blocks), broken, stray)
 
 
+# Base64 body -> its bytes (None: not base64). A first run decodes each root twice, from the
+# bundle and from its hashed directory's file, and decoding cost more than looking it up.
+# Bounded like der.py's _parsed.
+_decoded: dict[bytes, bytes | None] = {}
+_MAX_DECODED = 4096
+
+
 def _decode(body: bytes) -> bytes | None:
+    body = bytes(body)  # a bytearray text would be no key (bytes are returned as they are)
+    if body in _decoded:
+        return _decoded[body]
     try:
-        return base64.b64decode(b"".join(body.split()), validate=True)
+        decoded: bytes | None = _b64decode(b"".join(body.split()))
     except (binascii.Error, ValueError):
-        return None
+        decoded = None
+    if len(_decoded) >= _MAX_DECODED:
+        _decoded.clear()
+    _decoded[body] = decoded
+    return decoded
 
 
-@dataclass(frozen=True)
+# base64.b64decode(data, validate=True) without its argument handling, as each version's
+# Lib/base64.py has it: 3.11 added binascii's strict_mode and made validate use it; before,
+# validate was a regular expression in front of the lenient decoder (CPython 3.9 and 3.10,
+# PyPy 3.9). The same version test keeps what is refused the same as the stdlib's.
+if sys.version_info >= (3, 11):
+
+    def _b64decode(data: bytes) -> bytes:
+        return binascii.a2b_base64(data, strict_mode=True)
+
+else:
+    _BASE64 = re.compile(rb"[A-Za-z0-9+/]*={0,2}")
+
+    def _b64decode(data: bytes) -> bytes:
+        if _BASE64.fullmatch(data) is None:
+            raise binascii.Error("Non-base64 digit found")
+        return binascii.a2b_base64(data)
+
+
+@record(frozen=True)
 class TrustedCertificate:
     """A ``TRUSTED CERTIFICATE`` block: the certificate and what its trust says for TLS."""
 
@@ -188,7 +220,7 @@ def _oids(data: bytes, parent: TLV) -> list[bytes]:
     return values
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PemScan:
     """What a PEM text holds for TLS: the anchors OpenSSL would use, and everything else."""
 
@@ -284,20 +316,21 @@ def scan_pem(data: bytes) -> PemScan:
             candidates.append(parsed.certificate)
     refused = {cert.der for cert in (*rejected, *other_purpose)}
     anchors = tuple(cert for cert in candidates if cert.der not in refused)
+    # Every field in order, no keywords: a record's quickest way in (one scan per file read).
     return PemScan(
         anchors,
         bad,
         trusted,
         other,
-        rejected=tuple(rejected),
-        other_purpose=tuple(other_purpose),
-        stray_markers=listing.stray,
-        crl_blocks=crls,
-        broken_blocks=listing.broken,
+        tuple(rejected),
+        tuple(other_purpose),
+        listing.stray,
+        crls,
+        listing.broken,
     )
 
 
 def der_to_pem(der: bytes) -> str:
-    body = base64.standard_b64encode(der).decode("ascii")
+    body = binascii.b2a_base64(der, newline=False).decode("ascii")  # base64.standard_b64encode
     lines = [body[i : i + 64] for i in range(0, len(body), 64)]
     return "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"

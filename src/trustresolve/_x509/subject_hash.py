@@ -38,15 +38,13 @@ import re
 
 from .der import (
     NUMERIC_STRING,
-    OBJECT_IDENTIFIER,
     SEQUENCE,
     SET,
     STRING_UNITS,
-    TLV,
     UTF8_STRING,
     DERError,
     parse_certificate,
-    read_children,
+    read_name,
     read_tlv,
 )
 
@@ -104,37 +102,23 @@ def _canon_string(data: bytes) -> bytes:
     return _SPACE_RUN.sub(b" ", data.strip(_SPACE)).translate(_LOWER)
 
 
-def _canon_value(name: bytes, value: TLV) -> bytes:
-    if value.tag in _CANON_UNIT:
-        text = _to_utf8(value.tag, value.value(name))
-        return _encode(UTF8_STRING, _canon_string(text))
-    if value.tag in _COPIED:
-        return value.encoded(name)
-    raise DERError(f"name attribute value of type 0x{value.tag:02x} is not supported")
+def _canon_value(tag: int, content: bytes) -> bytes:
+    if tag in _CANON_UNIT:
+        return _encode(UTF8_STRING, _canon_string(_to_utf8(tag, content)))
+    if tag in _COPIED:
+        return _encode(tag, content)  # the value as it was: DER has one encoding of a length
+    raise DERError(f"name attribute value of type 0x{tag:02x} is not supported")
 
 
 def canonical_name(name: bytes) -> bytes:
     """OpenSSL's canonical encoding (``canon_enc``) of the DER-encoded Name ``name``."""
-    outer = read_tlv(name)
-    if outer.tag != SEQUENCE or outer.end != len(name):
-        raise DERError("a Name is one SEQUENCE")
     parts = []
-    for rdn in read_children(name, outer):
-        if rdn.tag != SET:
-            raise DERError("a RelativeDistinguishedName is a SET")
-        entries = []
-        for atv in read_children(name, rdn):
-            if atv.tag != SEQUENCE:
-                raise DERError("an AttributeTypeAndValue is a SEQUENCE")
-            fields = read_children(name, atv)
-            if len(fields) != 2 or fields[0].tag != OBJECT_IDENTIFIER:
-                raise DERError("an AttributeTypeAndValue holds an OID and a value")
-            oid, value = fields
-            entries.append(_encode(SEQUENCE, oid.encoded(name) + _canon_value(name, value)))
-        if entries:
+    for rdn in read_name(name, _canon_value):
+        if rdn:
             # DER SET OF: elements in ascending order of their encodings (OpenSSL's der_cmp:
             # memcmp of the common prefix, then the shorter first), i.e. bytes ordering.
-            parts.append(_encode(SET, b"".join(sorted(entries))))
+            entries = sorted([_encode(SEQUENCE, oid + value) for oid, value in rdn])
+            parts.append(_encode(SET, b"".join(entries)))
     return b"".join(parts)
 
 
