@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import datetime
 import os
-from dataclasses import dataclass
-from typing import Any
 
 from .._machine.model import TrustSource
 from .._machine.words import counted
+from .._record import record
 from .._x509.der import DERError, parse_certificate
+
+TYPE_CHECKING = False  # the constant, not typing's: see trustresolve/__init__.py
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["StoreAge", "store_age"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StoreAge:
     cert_count: int
     expired_count: int  # notAfter before now
