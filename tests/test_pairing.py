@@ -5,9 +5,10 @@ name OpenSSL might hash differently never crashes the probe."""
 from __future__ import annotations
 
 import base64
-import os
+import ssl
 from pathlib import Path
 
+import pytest
 import trustme
 from cryptography.x509.name import _ASN1Type
 
@@ -63,7 +64,10 @@ def test_env_directory_with_other_roots_adds_them(tmp_path: Path) -> None:
     assert _der(extra) in source.certificates
 
 
-def test_unhashable_name_in_a_distro_bundle_leaves_it_unpaired(tmp_path: Path) -> None:
+def test_a_name_openssl_refuses_makes_the_distro_bundle_invalid(tmp_path: Path) -> None:
+    """A root named with a VisibleString (which OpenSSL refuses in a Name, so it refuses the
+    whole file) is not a bundle to use: resolution says which certificate and moves on, as a
+    plain ``load_verify_locations`` of that file fails."""
     root = tmp_path / "tree"
     certs = root / "etc" / "ssl" / "certs"
     certs.mkdir(parents=True)
@@ -71,11 +75,16 @@ def test_unhashable_name_in_a_distro_bundle_leaves_it_unpaired(tmp_path: Path) -
     odd = bare(dn("Visible CA", kind=_ASN1Type.VisibleString)).pem
     (certs / "ca-certificates.crt").write_bytes(good + odd)
     (certs / f"{subject_hash(_der(good))}.0").write_bytes(good)
-    (certs / "00000000.0").write_bytes(odd)  # whatever the directory says, it cannot be shown
+    with pytest.raises(ssl.SSLError):
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(
+            cafile=str(certs / "ca-certificates.crt")
+        )
     resolution = probe_all(linux_facts({}, root=str(root)))
+    bundle = next(
+        a for a in resolution.attempts if a.location == "/etc/ssl/certs/ca-certificates.crt"
+    )
+    assert bundle.outcome == "invalid"
+    assert "OpenSSL cannot load certificate #2" in bundle.detail
+    assert "(CN=#1a0a" in bundle.detail  # RFC 4514's hex form of a value of that type
     source = resolution.source
-    assert source is not None and source.backend == "distro"
-    assert source.cert_count == 2
-    assert source.capath is None
-    assert any("not paired" in a.detail for a in resolution.attempts)
-    assert os.path.basename(source.cafile or "") == "ca-certificates.crt"
+    assert source is None or source.cafile != str(certs / "ca-certificates.crt")

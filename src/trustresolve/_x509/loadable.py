@@ -61,7 +61,7 @@ def _name_fine(encoded: bytes) -> bool:
 
 def _string_fine(tag: int, value: bytes) -> bool:
     if tag == _VISIBLE_STRING:
-        return True  # bytes as they are, like the other one-byte types
+        return False  # OpenSSL 3.0 refuses it in a Name (not in ASN1_PRINTABLE): let it say
     # Strict decoding (no overlong UTF-8, no surrogates, no values past U+10FFFF, whole BMP and
     # Universal units) is stricter than OpenSSL: what fails it is left for OpenSSL to judge.
     return decode_string(tag, value, strict=True) is not None
