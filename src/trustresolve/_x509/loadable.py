@@ -5,8 +5,9 @@ certificate in it. Our reader checks the outer structure only, so the two can di
 often on a name: OpenSSL canonicalizes every Name while decoding it (``x509_name_canon`` in
 crypto/x509/x_name.c), converting its strings to UTF-8, which fails for an invalid UTF8String,
 a BMPString of odd length or a UniversalString whose length is not a multiple of four; and it
-refuses a UTCTime shorter than 13 or a GeneralizedTime shorter than 15 characters
-(crypto/asn1/tasn_dec.c).
+may refuse a short time: a UTCTime shorter than 13 or a GeneralizedTime shorter than 15
+characters is not proven fine here but handed to OpenSSL (3.0.22 refuses the first and loads a
+13-character GeneralizedTime; crypto/asn1/tasn_dec.c).
 
 Asking OpenSSL about every certificate would cost a parse per root per resolve, so the cheap
 checks below prove the common case (names made of valid strings, well-sized times) fine, and
