@@ -70,6 +70,11 @@ print(json.dumps({"opened": opened, "heavy": heavy, "extra": extra, "verified": 
         (
             "configparser",
             "json",
+            "dataclasses",  # the probe's value classes are records (architecture §9.2)
+            "typing",
+            "inspect",
+            "importlib.util",
+            "platformdirs",
             "datetime",
             "ipaddress",
             "trustresolve._x509.certinfo",
@@ -192,8 +197,8 @@ def test_a_warm_process_opens_no_certificate_and_imports_no_dataclasses(
 def test_a_first_run_imports_only_what_the_probe_uses(world: World, layout: str) -> None:
     """An empty cache and no config file: the full path runs, without the modules only a
     config file (configparser), a ``--root`` tree (json), a report (certinfo, datetime,
-    ipaddress) or macOS (macos_trust) needs, and still trusts exactly the store and leaves the
-    memo."""
+    ipaddress) or macOS (macos_trust) needs, nor dataclasses, typing, importlib.util or
+    platformdirs (architecture §9.2), and still trusts exactly the store and leaves the memo."""
     variables = _system_store(world, "old") if layout == "system" else _bundle_store(world, "old")
     first = world.run(**variables)
     assert first.opened  # a real first run: it read the store
