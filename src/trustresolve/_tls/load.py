@@ -21,11 +21,11 @@ The certificates trusted are the same in every case; only when they are parsed c
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import os
 import ssl
 import stat
-import threading
 
 from .._errors import TrustResolveError, TrustSourceLoadError, warn_caller
 from .._limits import LAZY_BUNDLE_BYTES
@@ -61,14 +61,14 @@ class _Plan:
 
 _EAGER = _Plan(eager=True)
 _plans: dict[tuple[object, ...], _Plan] = {}
-_plans_lock = threading.Lock()
+_plans_lock = _thread.allocate_lock()  # not threading's: not imported by a first run
 _warned: set[str] = set()
 
 
 def _reinit_after_fork() -> None:
     """A child forked while another thread held the lock would wait for it forever."""
     global _plans_lock  # noqa: PLW0603 - replaced only in a fork child
-    _plans_lock = threading.Lock()
+    _plans_lock = _thread.allocate_lock()
 
 
 if hasattr(os, "register_at_fork"):
@@ -381,11 +381,21 @@ def _read(path: str) -> bytes | None:
     forever), and judged by ``fstat`` of what was opened, as ``_machine/fs.py`` does.
     """
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    with os.fdopen(os.open(path, flags), "rb") as handle:
-        info = os.fstat(handle.fileno())
+    fd = os.open(path, flags)  # no file object: a first run reads a whole hashed directory
+    try:
+        info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_BUNDLE:
             return None
-        data = handle.read(info.st_size + 1)
+        chunks, wanted = [], info.st_size + 1  # one byte more shows a file that grew
+        while wanted > 0:
+            chunk = os.read(fd, wanted)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            wanted -= len(chunk)
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
     return data if len(data) == info.st_size else None
 
 

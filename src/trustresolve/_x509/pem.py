@@ -278,6 +278,11 @@ class PemScan:
         return notes
 
 
+# The last text scanned and its (immutable) scan: a first run scans a store's bundle twice, in
+# the probe and in the load plan (architecture §9.2), and the answer depends on the bytes only.
+_last_scan: tuple[bytes, PemScan] | None = None
+
+
 def scan_pem(data: bytes) -> PemScan:
     """Classify every block of ``data``; a block that fails never spoils the others.
 
@@ -285,6 +290,17 @@ def scan_pem(data: bytes) -> PemScan:
     ``certificates`` even when another block holds it as a plain certificate: OpenSSL keeps one
     copy of a certificate per store, and which one it keeps depends on order.
     """
+    global _last_scan  # noqa: PLW0603 - one slot, replaced whole (thread-safe)
+    data = bytes(data)  # a bytearray or memoryview could change under the memo
+    last = _last_scan
+    if last is not None and last[0] == data:
+        return last[1]
+    scan = _scan(data)
+    _last_scan = (data, scan)
+    return scan
+
+
+def _scan(data: bytes) -> PemScan:
     listing = read_blocks(data)
     candidates: list[Certificate] = []
     rejected: list[Certificate] = []
