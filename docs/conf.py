@@ -25,7 +25,9 @@ nitpicky = True
 # standard library and to typing constructs cannot resolve; everything of ours must.
 nitpick_ignore_regex = [
     (r"py:mod", r"(ssl|site|dataclasses|inspect|ast|os|typing|importlib|platformdirs|certifi)"),
-    (r"py:class", r"trustresolve\._machine\.(facts\.DefaultVerifyPaths|fs\.FileSystem)"),
+    # Internal classes in public signatures; a record's signature names them unqualified.
+    (r"py:class", r"(trustresolve\._machine\.)?(facts\.)?DefaultVerifyPaths"),
+    (r"py:class", r"(trustresolve\._machine\.)?(fs\.)?FileSystem"),
     (r"py:.*", r"(ssl|os|typing|collections\.abc|warnings|pathlib)\..*"),
     (
         r"py:class",

@@ -92,6 +92,14 @@ def test_dataclasses_functions_see_a_dataclass() -> None:
         replace(point, z=1)
 
 
+def test_the_signature_is_the_dataclass_one() -> None:
+    import inspect
+
+    ours = str(inspect.signature(Point))
+    assert ours == str(inspect.signature(RealPoint))
+    assert ours.startswith("(x: 'int', y: 'int' = 0")
+
+
 def test_copies_and_pickles() -> None:
     point = Point(1, 2, ("a",), {"k": "v"})
     for again in (copy.copy(point), copy.deepcopy(point), pickle.loads(pickle.dumps(point))):

@@ -11,8 +11,10 @@ immutability; ``__slots__``. It builds those methods from closures instead of ge
 source, so defining a class costs microseconds.
 
 They stay dataclasses to everyone who asks: ``dataclasses.is_dataclass``, ``fields``,
-``replace`` and ``asdict`` work on them, because ``__dataclass_fields__`` is computed on first
-access by applying the real :func:`dataclasses.dataclass` to a copy of the class's definition.
+``replace`` and ``asdict`` work on them, and ``inspect.signature`` (``help()``, IDEs, Sphinx)
+shows their fields, because ``__dataclass_fields__`` and ``__signature__`` are computed on
+first access by applying the real :func:`dataclasses.dataclass` to a copy of the class's
+definition.
 Type checkers are told the truth the same way: under ``TYPE_CHECKING`` :func:`record` *is*
 ``dataclasses.dataclass``, so ``mypy --strict`` checks every field, default and assignment.
 """
@@ -72,23 +74,43 @@ class FrozenRecordError(AttributeError):
     """A field of a frozen record was assigned (``dataclasses.FrozenInstanceError``'s role)."""
 
 
-class _DataclassFields:
-    """``__dataclass_fields__``, computed by the real dataclasses when somebody first asks."""
+class _Twin:
+    """The real dataclass a record stands for: its ``__dataclass_fields__`` and its
+    ``__signature__`` (what ``help()``, IDEs and Sphinx show), computed when first asked for."""
 
     def __init__(self, annotations: dict[str, Any], module: str, specs: dict[str, _Field]) -> None:
         self._annotations = annotations
         self._module = module
         self._specs = specs
+        self._twin: Any = None
+
+    def of(self, owner: type) -> Any:
+        if self._twin is None:
+            import dataclasses
+
+            namespace = {name: spec.as_dataclass_field() for name, spec in self._specs.items()}
+            namespace.update(__annotations__=self._annotations, __module__=self._module)
+            self._twin = dataclasses.dataclass(frozen=True)(type(owner.__name__, (), namespace))
+        return self._twin
+
+
+class _FromTwin:
+    """A class attribute read from the record's :class:`_Twin`, then kept as a plain one."""
+
+    def __init__(self, twin: _Twin, name: str) -> None:
+        self._twin = twin
+        self._name = name
 
     def __get__(self, instance: object, owner: type) -> Any:
-        import dataclasses
+        twin = self._twin.of(owner)
+        if self._name == "__signature__":
+            import inspect
 
-        namespace = {name: spec.as_dataclass_field() for name, spec in self._specs.items()}
-        namespace.update(__annotations__=self._annotations, __module__=self._module)
-        twin: Any = dataclasses.dataclass(frozen=True)(type(owner.__name__, (), namespace))
-        fields = twin.__dataclass_fields__
-        type.__setattr__(owner, "__dataclass_fields__", fields)  # later reads: a plain attribute
-        return fields
+            value: Any = inspect.signature(twin)
+        else:
+            value = getattr(twin, self._name)
+        type.__setattr__(owner, self._name, value)  # later reads: a plain attribute
+        return value
 
 
 def _record(cls: type | None = None, /, *, frozen: bool = True) -> Any:
@@ -125,7 +147,11 @@ def _build(cls: type) -> type:
         __getstate__=lambda self: tuple(getattr(self, name) for name in names),
         __setstate__=lambda self, state: _assign(self, names, state),
         __match_args__=names,
-        __dataclass_fields__=_DataclassFields(annotations, cls.__module__, specs),
+    )
+    twin = _Twin(annotations, cls.__module__, specs)
+    namespace.update(
+        __dataclass_fields__=_FromTwin(twin, "__dataclass_fields__"),
+        __signature__=_FromTwin(twin, "__signature__"),
     )
     built = type(cls)(cls.__name__, cls.__bases__, namespace)
     built.__qualname__ = cls.__qualname__
