@@ -227,10 +227,8 @@ def test_every_bundle_root_is_findable(bundle: Path, private_cache: Path) -> Non
     assert index + 1 == roots
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
-def test_store_with_matching_hashed_dir_uses_it(
-    tmp_path: Path, issued: list[Issued], server: tuple[str, int], private_cache: Path
-) -> None:
+def _rehashed_store(tmp_path: Path, issued: list[Issued]) -> Path:
+    """A Debian-like store: one file per CA, ``openssl rehash``'s links, and the bundle."""
     store = tmp_path / "certs"
     store.mkdir()
     cas = list(dict.fromkeys(item.ca_pem for item in issued))
@@ -238,6 +236,14 @@ def test_store_with_matching_hashed_dir_uses_it(
         (store / f"ca{index}.pem").write_text(pem)
     subprocess.run(["openssl", "rehash", str(store)], check=True, capture_output=True)
     (store / "ca-certificates.crt").write_text("".join(cas))
+    return store
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+def test_store_with_matching_hashed_dir_uses_it(
+    tmp_path: Path, issued: list[Issued], server: tuple[str, int], private_cache: Path
+) -> None:
+    store = _rehashed_store(tmp_path, issued)
     source = TrustSource(
         backend="distro",
         kind="file",
@@ -445,13 +451,7 @@ def test_an_openssl_rehash_layout_is_checked_without_scanning_its_files(
     tmp_path: Path, issued: list[Issued], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The layout ``openssl rehash`` makes: only the bundle is scanned, not its 150 links."""
-    store = tmp_path / "certs"
-    store.mkdir()
-    cas = list(dict.fromkeys(item.ca_pem for item in issued))
-    for index, pem in enumerate(cas):
-        (store / f"ca{index}.pem").write_text(pem)
-    subprocess.run(["openssl", "rehash", str(store)], check=True, capture_output=True)
-    (store / "ca-certificates.crt").write_text("".join(cas))
+    store = _rehashed_store(tmp_path, issued)
     scanned: list[bytes] = []
     real_clean = _load._clean
 
