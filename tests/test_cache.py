@@ -382,3 +382,14 @@ def test_processes_racing_leave_one_valid_entry(
     assert _cache.hashed_dir_for_key(_cache.content_key(certs)) == path
     entries = [n for n in os.listdir(cache_root) if not n.startswith(".lock-")]
     assert entries == [os.path.basename(path)]  # no temp or trash directories left behind
+
+
+def test_a_file_system_that_takes_no_bytes_is_an_error_not_a_hang(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache file is written with ``os.write`` until it is whole; a write that takes
+    nothing ends with an error naming the file instead of looping forever."""
+    monkeypatch.setattr(os, "write", lambda fd, data: 0)
+    target = tmp_path / "00000000.0"
+    with pytest.raises(OSError, match=r"could not write .*00000000\.0: no bytes written"):
+        _cache._write_new(str(target), b"-----BEGIN CERTIFICATE-----\n")

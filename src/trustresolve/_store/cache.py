@@ -531,7 +531,10 @@ def _write_new(path: str, data: bytes) -> None:
     try:
         view = memoryview(data)
         while view:  # a regular file takes it whole; a short write only on a full disk
-            view = view[os.write(fd, view) :]
+            written = os.write(fd, view)
+            if not written:  # never loop forever on a file system that takes nothing
+                raise OSError(f"could not write {path}: no bytes written")
+            view = view[written:]
     finally:
         os.close(fd)
 

@@ -274,7 +274,7 @@ def _materialized_with(
     if ders is None:
         return None
     for directory in special:
-        found = _reachable(directory, _hashed_entries(directory))
+        found = _reachable(directory, _hashed_entries(directory), {})
         if found is None:
             return None
         ders.extend(sorted(found))
@@ -456,7 +456,7 @@ def _one_certificate(data: bytes | None, canonical: dict[bytes, bytes]) -> Certi
 def _reachable(
     directory: str,
     entries: dict[str, os.stat_result | None],
-    canonical: dict[bytes, bytes] | None = None,
+    canonical: dict[bytes, bytes],
 ) -> set[bytes] | None:
     """The certificates OpenSSL's by_dir lookup can find in ``directory``, whose hashed names
     ``stat`` as ``entries`` (:func:`_hashed_entries`: one listing and one ``stat`` each), and
@@ -482,7 +482,7 @@ def _reachable(
             info = entries.get(name)
             if info is None or not stat.S_ISREG(info.st_mode):
                 break  # never opened: by_dir would block or fail on it (see _materialized_with)
-            cert = _one_certificate(_read(os.path.join(directory, name)), canonical or {})
+            cert = _one_certificate(_read(os.path.join(directory, name)), canonical)
             if cert is None:
                 return None
             try:
