@@ -158,7 +158,9 @@ def test_unreadable_file_as_a_non_root_user(tmp_path: Path) -> None:
                 # The stdlib lives in root's home: import what argparse loads lazily, too.
                 "import argparse, gettext, locale\n"
                 "import trustresolve._backends.order, trustresolve._cli.main\n"
-                "import trustresolve._machine.model\n"
+                "import trustresolve._machine.model, trustresolve._store.memo\n"
+                # Each backend's module is imported on its turn (architecture §9.2).
+                "[row.backend() for row in trustresolve._backends.order.BACKENDS]\n"
                 "assert trustresolve.__file__.startswith(sys.argv[1]), trustresolve.__file__\n"
                 f"os.setgid({nobody.pw_gid}); os.setuid({nobody.pw_uid})\n"
                 "sys.argv = ['trustresolve', '--which']\n"

@@ -29,6 +29,7 @@ __all__ = [
     "note_listing",
     "recording",
     "stat_noted",
+    "take_answers",
 ]
 
 #: The identity of a path that could not be stat'ed (missing, dangling, unreadable).
@@ -45,6 +46,8 @@ _active: list[Entry] | None = None
 # (does it lead to a file; can another user change it), and one answer, taken before anything
 # was read, is what the journal keeps anyway.
 _answered: dict[tuple[str, bool], os.stat_result | None] | None = None
+# The answers of the recording that ended last, until someone takes them (take_answers).
+_handed: dict[tuple[str, bool], os.stat_result | None] | None = None
 
 
 def identity(info: os.stat_result, listed: bool = False) -> str:
@@ -122,11 +125,24 @@ class recording:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        global _active, _answered
-        _active, _answered = None, None
+        global _active, _answered, _handed
+        _active, _answered, _handed = None, None, _answered
 
     def __iter__(self) -> Iterator[Entry]:
         return iter(self.entries)
+
+
+def take_answers() -> dict[tuple[str, bool], os.stat_result | None]:
+    """What :func:`stat_noted` answered during the recording that ended last, once.
+
+    ``(path, follow)`` -> the ``stat``/``lstat`` result (``None``: it failed). Each was taken
+    before the path was read, as a journal entry is, so a plan made right after the probe may
+    take them as its own "before" (``_tls/load.py`` ``plan_dependencies``) instead of
+    ``stat``-ing every hashed entry again. Handed over once: a later caller gets ``{}``.
+    """
+    global _handed
+    found, _handed = _handed, None
+    return found or {}
 
 
 class ReadEnviron(dict[str, str]):

@@ -11,7 +11,7 @@ chain verifies; so its key also names that order when it is not the sorted one.
 Where: ``TRUSTRESOLVE_CACHE_DIR`` when set (tests, packagers, read-only homes), otherwise
 platformdirs' ``user_cache_dir("trustresolve")``. What protects it:
 
-- written atomically: a file is written to a temporary name, fsync'ed and renamed; a hashed
+- written atomically: a file is written to a temporary name and renamed; a hashed
   directory is filled under a temporary name and renamed whole, with a
   ``MANIFEST`` of the SHA-256 of every file written last. A per-entry lock file serializes
   builders; without one (a file system without locks) the rename still leaves one complete entry;
@@ -26,13 +26,11 @@ platformdirs' ``user_cache_dir("trustresolve")``. What protects it:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
 import stat
 import sys
-from collections.abc import Iterator, Sequence
 
 from .._errors import TrustResolveError
 from .._limits import CACHED_FILE_BYTES
@@ -43,6 +41,10 @@ from .._x509.der import DERError, parse_certificate
 from .._x509.pem import der_to_pem, scan_pem
 from .._x509.subject_hash import name_hash
 from .private import insecure, read_private_file
+
+TYPE_CHECKING = False  # the constant, not typing's: see trustresolve/__init__.py
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = [
     "UnnameableCertificateError",
@@ -57,6 +59,7 @@ __all__ = [
     "new_private_file",
     "read_note",
     "verified_stamp",
+    "write_all",
     "write_note",
 ]
 
@@ -180,9 +183,11 @@ def materialize_bundle(certs: Sequence[bytes]) -> str:
     # A damaged or foreign file is replaced in one rename, so the path is never missing: a
     # thread that was just handed it can still open it. Only what a file cannot be renamed
     # over (a directory) is moved aside first.
-    with contextlib.suppress(OSError):
+    try:
         if stat.S_ISDIR(os.lstat(path).st_mode):
             _discard(path)
+    except OSError:
+        pass  # missing (the usual case) or unreadable: the write below says which
     _write_atomically(root, f"bundle-{key}.pem", expected)
     return path
 
@@ -211,9 +216,12 @@ def materialize_hashed_dir(certs: Sequence[bytes]) -> str:
         return path
     files = _hashed_files(unique)
     if not _hashed_dir_holds(path, key, files):
-        with _entry_lock(root, key):
+        lock = _lock_entry(root, key)
+        try:
             if not _hashed_dir_holds(path, key, files):  # another process may have built it
                 _build(root, path, key, files)
+        finally:
+            _unlock(lock)
     _remember_verified(key, path)
     return path
 
@@ -354,13 +362,16 @@ def hashed_dir_for_key(key: str, stamp: str | None = None) -> str | None:
     found = _trusted_entry(os.path.join(root, f"hashed-{key}"), key, stamp)
     if found is not None or stamp is not None or not _KEY.match(key):
         return found
-    with contextlib.suppress(OSError):
-        for name in sorted(os.listdir(root)):
-            dir_key = name[len("hashed-") :]
-            if name.startswith(f"hashed-{key}-") and _DIR_KEY.match(dir_key):
-                found = _trusted_entry(os.path.join(root, name), dir_key, None)
-                if found is not None:
-                    return found
+    try:
+        names = sorted(os.listdir(root))
+    except OSError:
+        return None
+    for name in names:
+        dir_key = name[len("hashed-") :]
+        if name.startswith(f"hashed-{key}-") and _DIR_KEY.match(dir_key):
+            found = _trusted_entry(os.path.join(root, name), dir_key, None)
+            if found is not None:
+                return found
     return None
 
 
@@ -451,15 +462,16 @@ def _write_atomically(directory: str, name: str, data: bytes) -> None:
             f"could not write {os.path.join(directory, name)}: {exc}; set {ENV_VAR} to a "
             "writable private directory"
         ) from exc
+    # No fsync: every file here is checked before it is used (a bundle by its bytes, a note
+    # by its identity's key and value), so one a crash cut short is only rebuilt (§9).
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            write_all(fd, data, tmp)
+        finally:
+            os.close(fd)
         os.replace(tmp, os.path.join(directory, name))
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        _unlink_quietly(tmp)
         raise TrustResolveError(
             f"could not write {os.path.join(directory, name)}: {exc}; set {ENV_VAR} to a "
             "writable private directory"
@@ -486,8 +498,15 @@ def _discard(path: str) -> None:
     if info is not None and stat.S_ISDIR(info.st_mode):
         _remove_tree(trash)
     else:
-        with contextlib.suppress(OSError):
-            os.unlink(trash)
+        _unlink_quietly(trash)
+
+
+def _unlink_quietly(path: str) -> None:
+    """Delete a file of ours that is no longer needed; one already gone is no error."""
+    try:
+        os.unlink(path)
+    except OSError:
+        pass  # a leftover temporary name is never read: entries are only ever renamed in
 
 
 def _hashed_files(certs: Sequence[bytes]) -> list[tuple[str, bytes]]:
@@ -529,14 +548,19 @@ def _write_new(path: str, data: bytes) -> None:
     # os.write, not a file object: a first run writes one file per root (architecture §9.2).
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
     try:
-        view = memoryview(data)
-        while view:  # a regular file takes it whole; a short write only on a full disk
-            written = os.write(fd, view)
-            if not written:  # never loop forever on a file system that takes nothing
-                raise OSError(f"could not write {path}: no bytes written")
-            view = view[written:]
+        write_all(fd, data, path)
     finally:
         os.close(fd)
+
+
+def write_all(fd: int, data: bytes, path: str) -> None:
+    """Write all of ``data`` to ``fd`` (the file ``path``, named in the error)."""
+    view = memoryview(data)
+    while view:  # a regular file takes it whole; a short write only on a full disk
+        written = os.write(fd, view)
+        if not written:  # never loop forever on a file system that takes nothing
+            raise OSError(f"could not write {path}: no bytes written")
+        view = view[written:]
 
 
 def _hashed_dir_holds(path: str, key: str, files: list[tuple[str, bytes]]) -> bool:
@@ -554,9 +578,10 @@ def _hashed_dir_holds(path: str, key: str, files: list[tuple[str, bytes]]) -> bo
     return all(_read_private_file(os.path.join(path, name)) == data for name, data in expected)
 
 
-@contextlib.contextmanager
-def _entry_lock(root: str, key: str) -> Iterator[None]:
-    """Serialize builders of one entry across processes and threads (best effort)."""
+def _lock_entry(root: str, key: str) -> int | None:
+    """Serialize builders of one entry across processes and threads (best effort): the lock
+    file's descriptor, for :func:`_unlock`; ``None`` when no lock file is possible (then the
+    atomic rename alone keeps the entry whole)."""
     try:
         fd = os.open(
             os.path.join(root, f".lock-{key}"),
@@ -564,12 +589,19 @@ def _entry_lock(root: str, key: str) -> Iterator[None]:
             0o600,
         )
     except OSError:
-        yield  # no lock file possible: the atomic rename alone keeps the entry whole
-        return
+        return None
     try:
         _acquire(fd)
-        yield
-    finally:
+    except OSError:
+        pass  # LK_LOCK gives up after ~10 s; a file system may have no flock: build anyway
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _unlock(fd: int | None) -> None:
+    if fd is not None:
         os.close(fd)  # closing releases the lock
 
 
@@ -577,10 +609,8 @@ def _acquire(fd: int) -> None:
     if sys.platform == "win32":
         import msvcrt
 
-        with contextlib.suppress(OSError):  # LK_LOCK gives up after ~10 s
-            msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+        msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
     else:
         import fcntl
 
-        with contextlib.suppress(OSError):  # e.g. a file system without flock
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_EX)

@@ -261,23 +261,25 @@ def _entries(journal: Iterable[Entry]) -> dict[tuple[str, str], str] | None:
 
 
 def _write(root: str, path: str, key: str, fields: list[str]) -> None:
-    import contextlib
+    from .cache import new_private_file, write_all
 
-    from .cache import new_private_file
-
-    with contextlib.suppress(OSError):
+    try:
         fd, tmp = new_private_file(root, ".tmp-memo-")  # mode 0600
+    except OSError:
+        return
+    try:
         try:
-            with os.fdopen(fd, "wb") as handle:
-                info = os.fstat(handle.fileno())
-                # The memo names its own inode: a copy of the file (a restored cache) has
-                # another, so it is never taken for one written here.
-                text = "\0".join([key, f"{info.st_dev}:{info.st_ino}", *fields])
-                handle.write(text.encode("utf-8", "surrogateescape"))
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
+            info = os.fstat(fd)
+            # The memo names its own inode: a copy of the file (a restored cache) has
+            # another, so it is never taken for one written here. No fsync: a memo a crash
+            # cut short fails its own checks in recall() and the full path runs (§9.1).
+            text = "\0".join([key, f"{info.st_dev}:{info.st_ino}", *fields])
+            write_all(fd, text.encode("utf-8", "surrogateescape"), tmp)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
         except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+            pass  # best effort, as the whole memo is

@@ -22,7 +22,6 @@ The certificates trusted are the same in every case; only when they are parsed c
 from __future__ import annotations
 
 import _thread
-import contextlib
 import os
 import ssl
 import stat
@@ -30,7 +29,8 @@ import stat
 from .._errors import TrustResolveError, TrustSourceLoadError, warn_caller
 from .._limits import LAZY_BUNDLE_BYTES
 from .._machine.fs import HASHED_NAME
-from .._machine.journal import LISTED, LSTAT, STAT, current
+from .._machine.journal import LISTED, LSTAT, MISSING, STAT, current, take_answers
+from .._machine.journal import identity as stat_identity
 from .._machine.model import TrustSource
 from .._record import record
 from .._store import cache as _cache
@@ -103,21 +103,27 @@ def load_source(context: ssl.SSLContext, source: TrustSource) -> None:
 
 
 def plan_dependencies(source: TrustSource) -> list[Entry]:
-    """The stat identity of every store file a plan for ``source`` reads, taken *before* it is
-    made (``_machine/journal.py``): the bundle, each directory and each hashed entry in it."""
+    r"""The stat identity of every store file a plan for ``source`` reads, taken *before* it is
+    made (``_machine/journal.py``): the bundle, each directory and each hashed entry in it.
+
+    A hashed entry the probe just ``stat``\ ed keeps that answer (``take_answers``: also taken
+    before anything was read), and the listing with its ``stat`` results is handed to the plan
+    (:func:`_hashed_entries`), so a first run ``stat``\ s each entry once, not three times.
+    """
     plain = source.without_native()
     if plain is None:
         return []
+    answers = take_answers()
     found: list[Entry] = []
     if plain.cafile:
         found.append((STAT, plain.cafile, current(plain.cafile, STAT)))
     for directory in _dirs(plain):
         found.append((LISTED, directory, current(directory, LISTED)))
-        with contextlib.suppress(OSError):
-            for name in os.listdir(directory):
-                if HASHED_NAME.match(name):
-                    path = os.path.join(directory, name)
-                    found.append((STAT, path, current(path, STAT)))
+        entries = _list_hashed(directory, answers)
+        _listed[directory] = entries
+        for name, info in entries.items():
+            path = os.path.join(directory, name)
+            found.append((STAT, path, MISSING if info is None else stat_identity(info)))
     return found
 
 
@@ -141,10 +147,13 @@ def remember_plan(source: TrustSource, dependencies: list[Entry]) -> None:
     entries = [*journal, *dependencies]
     if plan.entry is not None:
         entries.append((LISTED, plan.entry, current(plan.entry, LISTED)))
-        with contextlib.suppress(OSError):
-            for name in os.listdir(plan.entry):
-                path = os.path.join(plan.entry, name)
-                entries.append((LSTAT, path, current(path, LSTAT)))
+        try:
+            names = os.listdir(plan.entry)
+        except OSError:
+            names = []  # gone: the memo then vouches for nothing there and is not written
+        for name in names:
+            path = os.path.join(plan.entry, name)
+            entries.append((LSTAT, path, current(path, LSTAT)))
     memo.remember(memo.CONTEXT, entries, environ_read, list(plan.capaths))
 
 
@@ -174,10 +183,12 @@ def _regular_entries_pem(directory: str) -> str:
     for name, info in sorted(_hashed_entries(directory).items()):
         if info is None or not stat.S_ISREG(info.st_mode):
             continue
-        with contextlib.suppress(OSError):
+        try:
             data = _read(os.path.join(directory, name))
-            if data is not None:
-                blocks += [der_to_pem(cert.der) for cert in scan_pem(data).certificates]
+        except OSError:
+            continue  # gone or unreadable: by_dir would skip it too
+        if data is not None:
+            blocks += [der_to_pem(cert.der) for cert in scan_pem(data).certificates]
     return "".join(blocks)
 
 
@@ -284,8 +295,22 @@ def _materialized_with(
     return _materialized(_cache.materialize_hashed_dir(ders), rest)
 
 
+# directory -> its hashed entries as plan_dependencies just listed and stat'ed them, for the
+# plan it precedes (one use each; a plan made any other way lists the directory itself).
+_listed: dict[str, dict[str, os.stat_result | None]] = {}
+
+
 def _hashed_entries(directory: str) -> dict[str, os.stat_result | None]:
     """``stat()`` (links followed) of every hashed name in ``directory``; ``None``: dangling."""
+    handed = _listed.pop(directory, None)
+    return handed if handed is not None else _list_hashed(directory, {})
+
+
+def _list_hashed(
+    directory: str, answers: dict[tuple[str, bool], os.stat_result | None]
+) -> dict[str, os.stat_result | None]:
+    """:func:`_hashed_entries`, taking the ``stat`` of an entry from ``answers`` when it is
+    there (``take_answers``: what the probe saw before anything was read)."""
     found: dict[str, os.stat_result | None] = {}
     try:
         names = os.listdir(directory)
@@ -293,8 +318,12 @@ def _hashed_entries(directory: str) -> dict[str, os.stat_result | None]:
         return found
     for name in names:
         if HASHED_NAME.match(name):
+            path = os.path.join(directory, name)
+            if (path, True) in answers:
+                found[name] = answers[path, True]
+                continue
             try:
-                found[name] = os.stat(os.path.join(directory, name))
+                found[name] = os.stat(path)
             except (OSError, ValueError):
                 found[name] = None  # by_dir's stat() fails too and it moves on
     return found
@@ -370,8 +399,10 @@ def _recall(identity: str) -> str | None:
 
 
 def _remember(identity: str, value: str) -> None:
-    with contextlib.suppress(TrustResolveError):
+    try:
         _cache.write_note(identity, value)
+    except TrustResolveError:
+        pass  # no usable cache: the next process decides again
 
 
 def _read(path: str) -> bytes | None:
@@ -386,13 +417,15 @@ def _read(path: str) -> bytes | None:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_BUNDLE:
             return None
-        chunks, wanted = [], info.st_size + 1  # one byte more shows a file that grew
-        while wanted > 0:
-            chunk = os.read(fd, wanted)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            wanted -= len(chunk)
+        wanted = info.st_size + 1  # one byte more shows a file that grew
+        data = os.read(fd, wanted)
+        # A regular file gives all it has at once: getting exactly its size back is its end,
+        # so there is no second read just to see the end (one call less per hashed file).
+        chunks, got = [data], len(data)
+        while data and got < wanted and got != info.st_size:
+            data = os.read(fd, wanted - got)
+            chunks.append(data)
+            got += len(data)
     finally:
         os.close(fd)
     data = b"".join(chunks)

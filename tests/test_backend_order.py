@@ -1,0 +1,102 @@
+"""The backend order (architecture §2) and its import-on-turn rows (``_backends/order.py``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from trustresolve._backends import order
+from trustresolve._backends.native import NativeBackend
+from trustresolve._machine.facts import PlatformFacts
+
+_MODULES = "trustresolve._backends."
+
+
+def test_each_row_names_its_backend_as_the_class_does() -> None:
+    # A backend that is not tried is listed by the row's name, without importing its class.
+    assert [row.backend().name for row in order.BACKENDS] == list(order.BACKEND_NAMES)
+
+
+def test_the_order_is_the_documented_one() -> None:
+    assert order.BACKEND_NAMES == (
+        "env",
+        "config",
+        "native",
+        "windows",
+        "wincertstore",
+        "macos-keychain",
+        "macos-python-org",
+        "distro",
+        "openssl-default",
+        "certifi",
+    )
+
+
+def test_native_is_handed_the_backends_after_it_in_order() -> None:
+    native = order.NATIVE
+    assert isinstance(native, NativeBackend)
+    after = [backend.name for backend in native.snapshot_backends]
+    assert after == list(order.BACKEND_NAMES[3:])
+    assert order.NATIVE is native  # one backend, made once
+
+
+def test_a_row_probes_as_its_backend_does() -> None:
+    facts = PlatformFacts.current()
+    for row in order.BACKENDS[:2]:
+        assert row.probe(facts) == row.backend().probe(facts)
+
+
+def test_an_unknown_attribute_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="NOPE"):
+        order.NOPE  # noqa: B018 - the attribute access is the test
+
+
+_CHILD = """
+import json, sys, trustresolve
+trustresolve.create_default_context()
+modules = sorted(m for m in sys.modules if m.startswith("trustresolve._backends."))
+print(json.dumps([modules, trustresolve.resolve().source.backend]))
+"""
+
+
+def _first_use(environ: dict[str, str]) -> tuple[set[str], str]:
+    """The backend modules a first run imported, and the backend that found the store."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SSL_CERT_", "TRUSTRESOLVE_"))}
+    env.update(environ)
+    found = subprocess.run(
+        [sys.executable, "-c", _CHILD],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    modules, backend = json.loads(found.stdout)
+    return {name[len(_MODULES) :] for name in modules}, backend
+
+
+def test_ssl_cert_file_imports_no_other_backend(tmp_path: os.PathLike[str]) -> None:
+    import trustme
+
+    bundle = os.path.join(tmp_path, "bundle.pem")
+    trustme.CA().cert_pem.write_to_path(bundle)
+    cache = os.path.join(tmp_path, "cache")
+    modules, backend = _first_use({"SSL_CERT_FILE": bundle, "TRUSTRESOLVE_CACHE_DIR": cache})
+    assert backend == "env"
+    assert modules == {"order", "base", "candidates", "env"}
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="this machine's own store: a Linux one")
+def test_a_distribution_store_imports_the_backends_up_to_distro(
+    tmp_path: os.PathLike[str],
+) -> None:
+    cache = os.path.join(tmp_path, "cache")
+    modules, backend = _first_use({"TRUSTRESOLVE_CACHE_DIR": cache})
+    tried = order.BACKEND_NAMES[: order.BACKEND_NAMES.index(backend) + 1]
+    untried = set(order.BACKEND_NAMES) - set(tried)
+    assert not {name.replace("-", "_") for name in untried} & modules
+    assert {name.replace("-", "_") for name in tried} <= modules
