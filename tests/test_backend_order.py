@@ -21,21 +21,6 @@ def test_each_row_names_its_backend_as_the_class_does() -> None:
     assert [row.backend().name for row in order.BACKENDS] == list(order.BACKEND_NAMES)
 
 
-def test_the_order_is_the_documented_one() -> None:
-    assert order.BACKEND_NAMES == (
-        "env",
-        "config",
-        "native",
-        "windows",
-        "wincertstore",
-        "macos-keychain",
-        "macos-python-org",
-        "distro",
-        "openssl-default",
-        "certifi",
-    )
-
-
 def test_native_is_handed_the_backends_after_it_in_order() -> None:
     native = order.NATIVE
     assert isinstance(native, NativeBackend)
