@@ -25,7 +25,7 @@ from trustresolve._errors import TrustSourceLoadError
 from trustresolve._machine.model import TrustSource
 from trustresolve._tls import load as _load
 from trustresolve._x509.der import Certificate
-from trustresolve._x509.pem import scan_pem
+from trustresolve._x509.pem import der_to_pem, scan_pem
 
 A = _ASN1Type
 
@@ -414,36 +414,57 @@ def test_crl_file_still_revokes_with_lazy_loading(tmp_path: Path, loader: str) -
         assert not plan(source).eager
 
 
-def test_a_canonical_file_is_known_without_scanning_it(bundle: Path) -> None:
-    """A hashed file that is byte for byte the canonical PEM of a bundle certificate gives the
-    certificate a scan would give; any other bytes are scanned, with the scan's answer."""
+def _scanned(data: bytes) -> Certificate | None:
+    """What a full scan says a hashed file holds: its one certificate, or ``None``."""
+    certs = _load._clean(data)
+    return certs[0] if certs and len(certs) == 1 else None
+
+
+def test_a_lone_certificate_file_is_known_without_scanning_it(
+    bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hashed file framed as the rehash tools write one (one block, BEGIN line first, END line
+    last) gives the certificate a scan would give; any other bytes get the scan's answer."""
     ders = [cert.der for cert in scan_pem(bundle.read_bytes()).certificates]
-    canonical = _load._canonical_files(ders)
-    assert len(canonical) == len(set(ders))
-    for data, der in canonical.items():
-        scanned = _load._one_certificate(data, {})
-        assert scanned is not None and scanned.der == der
-        assert _load._one_certificate(data, canonical) == scanned
-    pem = next(iter(canonical))
-    body = b"".join(pem.splitlines()[1:-1])
+    files = [der_to_pem(der).encode("ascii") for der in ders]
+    answers = {data: _scanned(data) for data in files}
+    pem = files[0]
+    lines = pem.splitlines()
+    body = b"".join(lines[1:-1])
+    bad_body = lines[1][:-4] + b"!!!!"
     variants = {
         "CRLF line ends": pem.replace(b"\n", b"\r\n"),
         "76-column lines": b"\n".join(
-            [
-                pem.splitlines()[0],
-                *(body[i : i + 76] for i in range(0, len(body), 76)),
-                pem.splitlines()[-1],
-                b"",
-            ]
+            [lines[0], *(body[i : i + 76] for i in range(0, len(body), 76)), lines[-1], b""]
         ),
         "two blocks": pem + pem,
         "text before the block": b"# a comment\n" + pem,
+        "text after the block": pem + b"# a comment\n",
         "trust settings": pem.replace(b"CERTIFICATE", b"TRUSTED CERTIFICATE"),
         "no final newline": pem.rstrip(b"\n"),
+        "END not at a line start": pem.replace(b"\n-----END", b"-----END"),
+        "a marker inside": pem.replace(lines[2], b"-----BEGIN CERTIFICATE-----"),
+        "not base64": pem.replace(lines[1], bad_body),
+        "not a certificate": der_to_pem(b"\x30\x03\x02\x01\x01").encode("ascii"),
+        "empty body": b"-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n",
     }
-    for name, data in variants.items():
-        assert data not in canonical, name
-        assert _load._one_certificate(data, canonical) == _load._one_certificate(data, {}), name
+    answers.update((data, _scanned(data)) for data in variants.values())
+    assert all(answers[data] is not None for data in files)
+    # Framed alike, so answered without a scan: the canonical files and the 76-column one.
+    lone = {*files, variants["76-column lines"]}
+    scans: list[bytes] = []
+    real_clean = _load._clean
+
+    def counting_clean(data: bytes) -> tuple[Certificate, ...] | None:
+        scans.append(data)
+        return real_clean(data)
+
+    monkeypatch.setattr(_load, "_clean", counting_clean)
+    for data, expected in answers.items():
+        scans.clear()
+        assert _load._one_certificate(data) == expected, data[:40]
+        if data in lone:
+            assert not scans, data[:40]
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")

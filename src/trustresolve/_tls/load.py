@@ -35,7 +35,7 @@ from .._machine.model import TrustSource
 from .._record import record
 from .._store import cache as _cache
 from .._x509.der import Certificate, DERError, parse_certificate
-from .._x509.pem import der_to_pem, scan_pem
+from .._x509.pem import der_to_pem, lone_certificate, scan_pem
 from .._x509.subject_hash import name_hash, name_hash_old
 
 __all__ = ["load_source", "plan_dependencies", "remember_plan"]
@@ -249,7 +249,7 @@ def _lazy_plan(source: TrustSource) -> _Plan | None:
             ders = _certs_of(source)
             if ders is None:
                 return None
-            found = _reachable(dirs[0], entries[dirs[0]], _canonical_files(ders))
+            found = _reachable(dirs[0], entries[dirs[0]])
             verdict = "same" if found == set(ders) else "different"
             _remember(same_id, verdict)
         if verdict == "same":
@@ -285,7 +285,7 @@ def _materialized_with(
     if ders is None:
         return None
     for directory in special:
-        found = _reachable(directory, _hashed_entries(directory), {})
+        found = _reachable(directory, _hashed_entries(directory))
         if found is None:
             return None
         ders.extend(sorted(found))
@@ -462,39 +462,31 @@ def _certs_of(source: TrustSource) -> list[bytes] | None:
     return ders
 
 
-def _canonical_files(ders: list[bytes]) -> dict[bytes, bytes]:
-    """Each certificate's canonical PEM file (``der_to_pem``: 64-column lines, one block) ->
-    its DER, for :func:`_reachable`."""
-    return {der_to_pem(der).encode("ascii"): der for der in ders}
-
-
-def _one_certificate(data: bytes | None, canonical: dict[bytes, bytes]) -> Certificate | None:
+def _one_certificate(data: bytes | None) -> Certificate | None:
     """The certificate of a hashed file that holds exactly one and nothing else, or ``None``.
 
-    A file that is, byte for byte, the canonical PEM of a certificate already read holds that
-    certificate and nothing more, so it is not scanned again: the layouts
-    ``update-ca-certificates``, ``openssl rehash`` and ``c_rehash`` make link every hash to
-    such a file, and scanning 150 of them was a third of a first run (architecture §9.2).
-    Any other bytes (CRLF line ends, other line widths, text around the block) are scanned.
+    A file framed as the layouts of ``update-ca-certificates``, ``openssl rehash`` and
+    ``c_rehash`` frame every root (``lone_certificate``) is decoded and parsed through the
+    memos the bundle's scan filled, not scanned again: scanning 150 of them was a third of a
+    first run (architecture §9.2). Any other bytes (CRLF line ends, text around the block,
+    several blocks) are scanned.
     """
     if data is None:
         return None
-    der = canonical.get(data)
+    der = lone_certificate(data)
     if der is not None:
-        return parse_certificate(der)  # memoized: the probe parsed it
+        try:
+            return parse_certificate(der)  # memoized: the probe parsed the bundle's copy
+        except DERError:
+            return None  # as the scan says of a block that does not parse
     certs = _clean(data)
     return certs[0] if certs and len(certs) == 1 else None
 
 
-def _reachable(
-    directory: str,
-    entries: dict[str, os.stat_result | None],
-    canonical: dict[bytes, bytes],
-) -> set[bytes] | None:
+def _reachable(directory: str, entries: dict[str, os.stat_result | None]) -> set[bytes] | None:
     """The certificates OpenSSL's by_dir lookup can find in ``directory``, whose hashed names
-    ``stat`` as ``entries`` (:func:`_hashed_entries`: one listing and one ``stat`` each), and
-    whose files may be canonical PEM of the certificates in ``canonical``
-    (:func:`_one_certificate`).
+    ``stat`` as ``entries`` (:func:`_hashed_entries`: one listing and one ``stat`` each); each
+    file is read by :func:`_one_certificate`.
 
     ``None`` when a hashed file holds anything else (several certificates loaded together, a
     certificate filed under another hash, content that is not plain certificates). A link under
@@ -515,7 +507,7 @@ def _reachable(
             info = entries.get(name)
             if info is None or not stat.S_ISREG(info.st_mode):
                 break  # never opened: by_dir would block or fail on it (see _materialized_with)
-            cert = _one_certificate(_read(os.path.join(directory, name)), canonical)
+            cert = _one_certificate(_read(os.path.join(directory, name)))
             if cert is None:
                 return None
             try:

@@ -36,6 +36,7 @@ __all__ = [
     "PemScan",
     "TrustedCertificate",
     "der_to_pem",
+    "lone_certificate",
     "parse_trusted",
     "read_blocks",
     "scan_pem",
@@ -344,6 +345,29 @@ def _scan(data: bytes) -> PemScan:
         crls,
         listing.broken,
     )
+
+
+_LONE_HEAD = b"-----BEGIN CERTIFICATE-----\n"
+_LONE_FOOT = b"-----END CERTIFICATE-----\n"
+
+
+def lone_certificate(data: bytes) -> bytes | None:
+    """The DER of ``data`` when it is one ``CERTIFICATE`` block and nothing else, framed as
+    ``update-ca-certificates``, ``openssl rehash`` and ``c_rehash`` leave every root: the BEGIN
+    line first, the END line last, no other marker. That is what :func:`scan_pem` finds in
+    such a file, found without the scan, and decoded through the scan's memo (a first run has
+    decoded the bundle's copy of each root already). ``None`` for anything else: scan it.
+    """
+    end = len(data) - len(_LONE_FOOT)
+    if (
+        end <= len(_LONE_HEAD)
+        or not data.startswith(_LONE_HEAD)
+        or not data.endswith(_LONE_FOOT)
+        or data[end - 1] != 0x0A  # the END marker starts a line
+        or data.find(b"-----", len(_LONE_HEAD), end) >= 0
+    ):
+        return None
+    return _decode(data[len(_LONE_HEAD) : end])
 
 
 def der_to_pem(der: bytes) -> str:
