@@ -317,3 +317,80 @@ def test_the_x509_readers_import_neither_dataclasses_nor_typing() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert run.stdout.strip() == "[]"
+
+
+# --- the regular expressions a first run no longer compiles (architecture §9.2) -------------
+
+_PEM_ALPHABET = st.sampled_from(
+    [b"-", b"-----", b"BEGIN ", b"END ", b"BEGIN", b"END", b" ", b"\n", b"x", b"CERTIFICATE"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PEM_ALPHABET, max_size=40).map(b"".join))
+def test_pem_markers_are_the_regular_expression_matches(data: bytes) -> None:
+    import re
+
+    from trustresolve._x509.pem import _markers
+
+    expected = [
+        (m.start(), m.group(1) == b"BEGIN") for m in re.finditer(rb"-----(BEGIN|END) ", data)
+    ]
+    assert list(_markers(data)) == expected
+
+
+_NAME_ALPHABET = st.sampled_from(
+    ["0", "1", "9", "a", "f", "A", "g", ".", "00", "٣", "²", "\n", " ", "-", "abcdef12"]
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(_NAME_ALPHABET, max_size=8).map("".join))
+def test_hashed_names_are_the_regular_expression_matches(name: str) -> None:
+    import re
+
+    from trustresolve._machine.fs import split_hashed_name
+
+    match = re.match(r"([0-9a-f]{8})\.(0|[1-9][0-9]*)\Z", name)
+    expected = None if match is None else (match.group(1), int(match.group(2)))
+    assert split_hashed_name(name) == expected
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "abcdef12.0",
+        "abcdef12.10",
+        "abcdef12.01",
+        "ABCDEF12.0",
+        "abcdef12.",
+        "abcdef1.0",
+        "abcdef12.٣",
+    ],
+)
+def test_hashed_names_by_example(name: str) -> None:
+    import re
+
+    from trustresolve._machine.fs import split_hashed_name
+
+    match = re.match(r"([0-9a-f]{8})\.(0|[1-9][0-9]*)\Z", name)
+    assert (split_hashed_name(name) is not None) == (match is not None), name
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from([b" ", b"\t", b"\n", b"\x0b", b"\x0c", b"\r", b"\xa0", b"a", b"B"]),
+        max_size=12,
+    ).map(b"".join)
+)
+def test_name_whitespace_is_trimmed_and_collapsed_as_before(data: bytes) -> None:
+    import re
+
+    from trustresolve._x509.subject_hash import _canon_string
+
+    space = b" \t\n\v\f\r"
+    expected = re.sub(rb"[ \t\n\v\f\r]+", b" ", data.strip(space)).translate(
+        bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
+    )
+    assert _canon_string(data) == expected

@@ -28,13 +28,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import stat
 import sys
 
 from .._errors import TrustResolveError
 from .._limits import CACHED_FILE_BYTES
-from .._machine.fs import HASHED_NAME
+from .._machine.fs import is_hashed_name
 from .._machine.pathsafety import unsafe_reason
 from .._machine.xdg import plain_unix_home
 from .._x509.der import DERError, parse_certificate
@@ -69,9 +68,7 @@ NO_HOME = "no home directory, so a per-user directory in the temp directory"
 _VERSION = "v1"
 _MANIFEST = "MANIFEST"
 _MANIFEST_HEADER = f"trustresolve hashed directory {_VERSION}"
-_KEY = re.compile(r"[0-9a-f]{64}\Z")
-#: A hashed directory's key: the content key, then the store order's digest when not sorted.
-_DIR_KEY = re.compile(r"[0-9a-f]{64}(-[0-9a-f]{32})?\Z")
+_HEX = frozenset("0123456789abcdef")
 # A cached file larger than this is not ours (a bundle of every CA ever issued is ~1 MB).
 _MAX_FILE = CACHED_FILE_BYTES
 # hashed-directory key -> stat identity of its directory, as checked by content in this process.
@@ -356,11 +353,11 @@ def hashed_dir_for_key(key: str, stamp: str | None = None) -> str | None:
     :func:`materialize_hashed_dir` writes for a set of certificates whose content key is the
     key's (so the name stands for exactly what is inside).
     """
-    if not _DIR_KEY.match(key):
+    if not _is_dir_key(key):
         return None
     root = cache_dir()
     found = _trusted_entry(os.path.join(root, f"hashed-{key}"), key, stamp)
-    if found is not None or stamp is not None or not _KEY.match(key):
+    if found is not None or stamp is not None or not _is_key(key):
         return found
     try:
         names = sorted(os.listdir(root))
@@ -368,11 +365,24 @@ def hashed_dir_for_key(key: str, stamp: str | None = None) -> str | None:
         return None
     for name in names:
         dir_key = name[len("hashed-") :]
-        if name.startswith(f"hashed-{key}-") and _DIR_KEY.match(dir_key):
+        if name.startswith(f"hashed-{key}-") and _is_dir_key(dir_key):
             found = _trusted_entry(os.path.join(root, name), dir_key, None)
             if found is not None:
                 return found
     return None
+
+
+def _is_key(text: str) -> bool:
+    """A :func:`content_key`: 64 lower-case hex digits."""
+    return len(text) == 64 and _HEX.issuperset(text)
+
+
+def _is_dir_key(text: str) -> bool:
+    """A :func:`hashed_dir_key`: the content key, then ``-`` and the store order's 32-digit
+    digest when the order is not the sorted one."""
+    if len(text) == 64:
+        return _is_key(text)
+    return len(text) == 97 and _is_key(text[:64]) and text[64] == "-" and _HEX.issuperset(text[65:])
 
 
 def _trusted_entry(path: str, key: str, stamp: str | None) -> str | None:
@@ -411,7 +421,7 @@ def _certificates_in(path: str) -> list[bytes] | None:
     certs = []
     for line in lines:
         name = line.partition(" ")[0]
-        if not HASHED_NAME.match(name):
+        if not is_hashed_name(name):
             return None
         data = _read_private_file(os.path.join(path, name))
         if data is None:

@@ -28,7 +28,7 @@ import stat
 
 from .._errors import TrustResolveError, TrustSourceLoadError, warn_caller
 from .._limits import LAZY_BUNDLE_BYTES
-from .._machine.fs import HASHED_NAME
+from .._machine.fs import is_hashed_name, split_hashed_name
 from .._machine.journal import LISTED, LSTAT, MISSING, STAT, current, take_answers
 from .._machine.journal import identity as stat_identity
 from .._machine.model import TrustSource
@@ -317,7 +317,7 @@ def _list_hashed(
     except OSError:
         return found
     for name in names:
-        if HASHED_NAME.match(name):
+        if is_hashed_name(name):
             path = os.path.join(directory, name)
             if (path, True) in answers:
                 found[name] = answers[path, True]
@@ -496,9 +496,9 @@ def _reachable(directory: str, entries: dict[str, os.stat_result | None]) -> set
     """
     numbers: dict[str, set[int]] = {}
     for name in entries:
-        match = HASHED_NAME.match(name)
-        if match:
-            numbers.setdefault(match.group(1), set()).add(int(match.group(2)))
+        split = split_hashed_name(name)
+        if split is not None:
+            numbers.setdefault(split[0], set()).add(split[1])
     found: set[bytes] = set()
     for prefix, present in numbers.items():
         number = 0

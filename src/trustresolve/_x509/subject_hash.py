@@ -34,7 +34,6 @@ its bundle has to recognise these links as the same certificates.
 from __future__ import annotations
 
 import hashlib
-import re
 
 from .der import (
     NUMERIC_STRING,
@@ -56,9 +55,6 @@ __all__ = ["canonical_name", "name_hash", "name_hash_old", "subject_hash", "subj
 _CANON_UNIT = STRING_UNITS
 # Value types copied unchanged, as OpenSSL does for types outside ASN1_MASK_CANON.
 _COPIED = frozenset({NUMERIC_STRING})
-# ossl_isspace: the C locale's whitespace, ASCII only.
-_SPACE = b" \t\n\v\f\r"
-_SPACE_RUN = re.compile(rb"[ \t\n\v\f\r]+")
 _LOWER = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
 
 
@@ -100,9 +96,9 @@ def _to_utf8(tag: int, data: bytes) -> bytes:
 
 def _canon_string(data: bytes) -> bytes:
     """asn1_string_canon on UTF-8 bytes: trim, collapse ASCII whitespace, lower-case ASCII."""
-    # Only ASCII bytes can match the class, as in ossl_isspace; a regex keeps this off the
-    # per-byte Python path (resolve() hashes every root of a bundle when pairing).
-    return _SPACE_RUN.sub(b" ", data.strip(_SPACE)).translate(_LOWER)
+    # bytes.split() splits on ossl_isspace's set, the C locale's ASCII whitespace
+    # (" \t\n\v\f\r"), and drops leading and trailing runs: trim and collapse in one step.
+    return b" ".join(data.split()).translate(_LOWER)
 
 
 def _canon_value(tag: int, content: bytes) -> bytes:
