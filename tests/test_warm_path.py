@@ -74,6 +74,9 @@ print(json.dumps({"opened": opened, "heavy": heavy, "extra": extra, "verified": 
             "typing",
             "inspect",
             "importlib.util",
+            "importlib",  # the lazy names and backends come through __import__
+            "hashlib",  # _digests.py takes OpenSSL's constructors from _hashlib
+            "contextlib",
             "platformdirs",
             "datetime",
             "ipaddress",

@@ -84,9 +84,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'trustresolve' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module, __name__), name)
+    # __import__, not importlib.import_module: nothing more to import on a first run.
+    value = getattr(__import__(module.lstrip("."), globals(), None, (name,), 1), name)
     globals()[name] = value  # later look-ups are plain attribute reads
     return value
 

@@ -26,11 +26,11 @@ platformdirs' ``user_cache_dir("trustresolve")``. What protects it:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 import sys
 
+from .._digests import sha256
 from .._errors import TrustResolveError
 from .._limits import CACHED_FILE_BYTES
 from .._machine.fs import is_hashed_name
@@ -144,7 +144,7 @@ def cache_location() -> tuple[str, str]:
 
 def content_key(certs: Sequence[bytes]) -> str:
     """The SHA-256 (hex) naming the cache entries of this set of DER certificates."""
-    digest = hashlib.sha256(_VERSION.encode())
+    digest = sha256(_VERSION.encode())
     for der in sorted(set(certs)):
         digest.update(len(der).to_bytes(4, "big"))
         digest.update(der)
@@ -158,9 +158,9 @@ def hashed_dir_key(certs: Sequence[bytes]) -> str:
     key = content_key(unique)
     if unique == sorted(unique):
         return key
-    digest = hashlib.sha256(b"order\0")
+    digest = sha256(b"order\0")
     for der in unique:
-        digest.update(hashlib.sha256(der).digest())
+        digest.update(sha256(der).digest())
     return f"{key}-{digest.hexdigest()[:32]}"
 
 
@@ -321,7 +321,7 @@ def entry_stamp(path: str) -> str | None:
     ``None`` when ``path`` is not a private directory of private regular files. Equal stamps
     mean the very files that were checked, unchanged (see :func:`materialize_hashed_dir`).
     """
-    digest = hashlib.sha256(_VERSION.encode())
+    digest = sha256(_VERSION.encode())
     try:
         info = os.lstat(path)
         if not stat.S_ISDIR(info.st_mode) or insecure(info):
@@ -454,7 +454,7 @@ def _note_path(identity: str) -> str:
     # surrogateescape: a path from a non-UTF-8 environment (SSL_CERT_FILE as bytes) is as
     # valid an identity as any other; ssl opens such paths too.
     key = f"{_VERSION}\0{identity}".encode("utf-8", "surrogateescape")
-    name = hashlib.sha256(key).hexdigest()
+    name = sha256(key).hexdigest()
     return os.path.join(cache_dir(), f"note-{name}")
 
 
@@ -547,7 +547,7 @@ def _fill_hashed_dir(directory: str, key: str, files: list[tuple[str, bytes]]) -
 
 def _manifest(key: str, files: list[tuple[str, bytes]]) -> bytes:
     lines = [_MANIFEST_HEADER, key]
-    lines += [f"{name} {hashlib.sha256(data).hexdigest()}" for name, data in files]
+    lines += [f"{name} {sha256(data).hexdigest()}" for name, data in files]
     return ("\n".join(lines) + "\nend\n").encode()
 
 

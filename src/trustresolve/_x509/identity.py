@@ -14,9 +14,10 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from .._digests import sha1_identifier
 from .certinfo import _extensions, format_name, parse_time
 from .der import BIT_STRING, DERError, parse_certificate, read_children, read_tlv
-from .subject_hash import _sha1, canonical_name
+from .subject_hash import canonical_name
 
 __all__ = ["Identity", "identify", "issued_by", "same_ca"]
 
@@ -100,7 +101,7 @@ def _subject_key_id(value: bytes | None, spki: bytes) -> bytes:
     if key_bits.tag != BIT_STRING:
         raise DERError("subjectPublicKey: not a BIT STRING")
     bits = key_bits.value(spki)[1:]  # the first byte counts the unused bits
-    return _sha1(bits)
+    return sha1_identifier(bits)
 
 
 def _authority_key_id(value: bytes | None) -> bytes | None:

@@ -33,8 +33,7 @@ its bundle has to recognise these links as the same certificates.
 
 from __future__ import annotations
 
-import hashlib
-
+from .._digests import md5_identifier, sha1_identifier
 from .der import (
     NUMERIC_STRING,
     SEQUENCE,
@@ -155,7 +154,7 @@ def name_hash(name: bytes) -> str:
     known = _hashed.get(name)
     if known is not None:
         return known
-    digest = _sha1(canonical_name(name))
+    digest = sha1_identifier(canonical_name(name))
     found = f"{int.from_bytes(digest[:4], 'little'):08x}"
     if len(_hashed) >= _MAX_HASHED:
         _hashed.clear()
@@ -168,24 +167,8 @@ def name_hash_old(name: bytes) -> str:
     outer = read_tlv(name)
     if outer.tag != SEQUENCE or outer.end != len(name):
         raise DERError("a Name is one SEQUENCE")
-    digest = _md5(name)
+    digest = md5_identifier(name)
     return f"{int.from_bytes(digest[:4], 'little'):08x}"
-
-
-def _md5(data: bytes) -> bytes:
-    # Like the SHA-1 below: a file name, not a protection (FIPS builds may refuse MD5 otherwise).
-    try:
-        return hashlib.md5(data, usedforsecurity=False).digest()
-    except TypeError:  # an interpreter whose hashlib predates the keyword
-        return hashlib.md5(data).digest()  # noqa: S324
-
-
-def _sha1(data: bytes) -> bytes:
-    # SHA-1 names files here; it protects nothing, so FIPS builds may compute it too.
-    try:
-        return hashlib.sha1(data, usedforsecurity=False).digest()
-    except TypeError:  # an interpreter whose hashlib predates the keyword
-        return hashlib.sha1(data).digest()  # noqa: S324
 
 
 def subject_hash(certificate: bytes) -> str:
