@@ -393,3 +393,32 @@ def test_a_file_system_that_takes_no_bytes_is_an_error_not_a_hang(
     target = tmp_path / "00000000.0"
     with pytest.raises(OSError, match=r"could not write .*00000000\.0: no bytes written"):
         _cache._write_new(str(target), b"-----BEGIN CERTIFICATE-----\n")
+
+
+def test_the_stamp_hands_its_stats_over_once_and_only_while_the_entry_is_unchanged(
+    certs: list[bytes],
+) -> None:
+    """The memo may take an entry's file identities from the stamp just taken (_tls/load.py
+    _entry_identities): the same lstat results, for that entry only, once, and not after the
+    directory gained or lost a file."""
+    path = _cache.materialize_hashed_dir(certs)
+    assert _cache.entry_stamp(path) is not None
+    stamped = _cache.stamped_files(path)
+    assert stamped is not None
+    info, files = stamped
+    assert (info.st_ino, info.st_ctime_ns) == (os.lstat(path).st_ino, os.lstat(path).st_ctime_ns)
+    assert sorted(files) == sorted(os.listdir(path))
+    for name, file_info in files.items():
+        now = os.lstat(os.path.join(path, name))
+        assert (file_info.st_ino, file_info.st_size, file_info.st_ctime_ns) == (
+            now.st_ino,
+            now.st_size,
+            now.st_ctime_ns,
+        )
+    assert _cache.stamped_files(path) is None  # once
+    assert _cache.entry_stamp(path) is not None
+    assert _cache.stamped_files(os.path.join(os.path.dirname(path), "another")) is None
+    assert _cache.entry_stamp(path) is not None
+    time.sleep(0.01)  # a coarse clock: the directory's times must move
+    (Path(path) / "extra").write_bytes(b"")
+    assert _cache.stamped_files(path) is None  # the directory changed since the stamp

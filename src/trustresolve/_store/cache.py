@@ -57,6 +57,7 @@ __all__ = [
     "materialize_hashed_dir",
     "new_private_file",
     "read_note",
+    "stamped_files",
     "verified_stamp",
     "write_all",
     "write_note",
@@ -321,7 +322,9 @@ def entry_stamp(path: str) -> str | None:
     ``None`` when ``path`` is not a private directory of private regular files. Equal stamps
     mean the very files that were checked, unchanged (see :func:`materialize_hashed_dir`).
     """
+    global _last_stamped  # noqa: PLW0603 - one slot, replaced whole
     digest = sha256(_VERSION.encode())
+    files: dict[str, os.stat_result] = {}
     try:
         info = os.lstat(path)
         if not stat.S_ISDIR(info.st_mode) or insecure(info):
@@ -332,9 +335,33 @@ def entry_stamp(path: str) -> str | None:
             if not stat.S_ISREG(entry.st_mode) or insecure(entry):
                 return None
             digest.update(_stat_text(name, entry))
+            files[name] = entry
     except OSError:
         return None
+    _last_stamped = (path, info, files)
     return digest.hexdigest()
+
+
+# The lstat results behind the last entry_stamp: (path, the directory's, each file's).
+_last_stamped: tuple[str, os.stat_result, dict[str, os.stat_result]] | None = None
+
+
+def stamped_files(path: str) -> tuple[os.stat_result, dict[str, os.stat_result]] | None:
+    """The ``lstat`` of the hashed directory ``path`` and of each of its files, as the last
+    :func:`entry_stamp` of it took them, once; ``None`` if that was another path, or if the
+    directory has changed since (files added or removed). Saves the start-up memo a second
+    ``lstat`` of every file of an entry just built or checked (``_tls/load.py``)."""
+    global _last_stamped
+    last, _last_stamped = _last_stamped, None
+    if last is None or last[0] != path:
+        return None
+    try:
+        now = os.lstat(path)
+    except OSError:
+        return None
+    if _stat_text(".", now) != _stat_text(".", last[1]):
+        return None
+    return last[1], last[2]
 
 
 def _stat_text(name: str, info: os.stat_result) -> bytes:

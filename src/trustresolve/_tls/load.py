@@ -146,15 +146,30 @@ def remember_plan(source: TrustSource, dependencies: list[Entry]) -> None:
     journal, environ_read = known
     entries = [*journal, *dependencies]
     if plan.entry is not None:
-        entries.append((LISTED, plan.entry, current(plan.entry, LISTED)))
-        try:
-            names = os.listdir(plan.entry)
-        except OSError:
-            names = []  # gone: the memo then vouches for nothing there and is not written
-        for name in names:
-            path = os.path.join(plan.entry, name)
-            entries.append((LSTAT, path, current(path, LSTAT)))
+        entries += _entry_identities(plan.entry)
     memo.remember(memo.CONTEXT, entries, environ_read, list(plan.capaths))
+
+
+def _entry_identities(entry: str) -> list[Entry]:
+    r"""The identity of a materialized directory and of each of its files, for the memo: as
+    the cache's stamp of it took them when it was just built or checked (the same ``lstat``,
+    nothing read since), else ``lstat``\ ed now."""
+    stamped = _cache.stamped_files(entry)
+    if stamped is not None:
+        info, files = stamped
+        found = [(LISTED, entry, stat_identity(info, listed=True))]
+        for name, file_info in files.items():
+            found.append((LSTAT, os.path.join(entry, name), stat_identity(file_info)))
+        return found
+    found = [(LISTED, entry, current(entry, LISTED))]
+    try:
+        names = os.listdir(entry)
+    except OSError:
+        names = []  # gone: the memo then vouches for nothing there and is not written
+    for name in names:
+        path = os.path.join(entry, name)
+        found.append((LSTAT, path, current(path, LSTAT)))
+    return found
 
 
 def _load_as_given(context: ssl.SSLContext, source: TrustSource) -> None:
