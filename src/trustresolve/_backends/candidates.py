@@ -333,23 +333,35 @@ def _reachable_names(names: set[str]) -> list[str]:
     return reachable
 
 
-@record(frozen=True)
 class BundleNames:
-    """A bundle's subject hashes as multisets: the lookup hash and the old (MD5) one."""
+    """A bundle's subject hashes as multisets: the lookup hash (``new``) and the old MD5 one
+    (:meth:`old`), computed when first asked for: only a directory holding more names than the
+    lookup hashes explain (p11-kit's and ``c_rehash``'s second links) needs it."""
 
-    new: Counter[str]
-    old: Counter[str]
+    __slots__ = ("_old", "_subjects", "new")
+
+    def __init__(self, new: Counter[str], subjects: tuple[bytes, ...]) -> None:
+        self.new = new
+        self._subjects = subjects
+        self._old: Counter[str] | None = None
+
+    def old(self) -> Counter[str]:
+        if self._old is None:
+            # It cannot fail where the lookup hash did not: both read the Name as one SEQUENCE
+            # first, and the MD5 takes it as it is.
+            self._old = Counter(name_hash_old(subject) for subject in self._subjects)
+        return self._old
 
 
 def subject_hashes(bundle: BundleCheck) -> BundleNames | None:
     """The OpenSSL subject hashes of a bundle's certificates; ``None`` when a name is one
     OpenSSL might hash differently (then no directory can be shown to match)."""
+    subjects = tuple(cert.subject for cert in bundle.certificates)
     try:
-        new = Counter(name_hash(cert.subject) for cert in bundle.certificates)
-        old = Counter(name_hash_old(cert.subject) for cert in bundle.certificates)
+        new = Counter(name_hash(subject) for subject in subjects)
     except DERError:
         return None
-    return BundleNames(new, old)
+    return BundleNames(new, subjects)
 
 
 def carries_bundle(directory: DirCheck, wanted: BundleNames | None) -> bool:
@@ -366,7 +378,8 @@ def carries_bundle(directory: DirCheck, wanted: BundleNames | None) -> bool:
     if wanted is None or not directory.ok:
         return False
     present = Counter(directory.hashes)
-    if any(count > wanted.new[p] + wanted.old[p] for p, count in present.items()):
+    new = wanted.new
+    if any(count > new[p] and count > new[p] + wanted.old()[p] for p, count in present.items()):
         return False
     return all(present[prefix] >= count for prefix, count in wanted.new.items())
 

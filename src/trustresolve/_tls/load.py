@@ -526,7 +526,8 @@ def _reachable(directory: str, entries: dict[str, os.stat_result | None]) -> set
             if cert is None:
                 return None
             try:
-                if prefix not in (name_hash(cert.subject), name_hash_old(cert.subject)):
+                # The old hash only when the lookup hash is not the name (memoized, unlike it).
+                if prefix != name_hash(cert.subject) and prefix != name_hash_old(cert.subject):
                     return None
             except DERError:
                 return None
