@@ -252,6 +252,7 @@ def _build(root: str, path: str, key: str, files: list[tuple[str, bytes]]) -> No
     # No fsync of the directories (here, in _fill_hashed_dir, after a note or a memo): each
     # costs a first run ~6 ms, and it only makes a rename survive a crash. A rename the crash
     # undid leaves no entry, note or memo, so the next run rebuilds it (architecture §9).
+    # Nor of the files: each is checked before use (_write_atomically, _write_new).
 
 
 # tempfile's mkstemp and mkdtemp without importing tempfile (it imports shutil, bz2 and lzma,
