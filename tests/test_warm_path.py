@@ -326,3 +326,28 @@ def test_two_environments_keep_their_own_memo(world: World) -> None:
         assert warm.opened == [], "answered from its own memo"
         assert warm.trusts == {"old": True, "new": False, "evil": False}
     assert len(list(world.cache.glob("memo-context-*"))) == 2
+
+
+def test_a_memo_cut_short_is_not_used(world: World) -> None:
+    """The memo is not fsync'ed, so a crash may leave part of it. Its results (the directories
+    the context loads) come last: cut after the first of two, it would trust less. The checksum
+    at its end refuses any part of it, and the full path then trusts the whole store again."""
+    bundle = world.store / "bundle.pem"
+    bundle.write_bytes(world.pem("old"))
+    directory = world.store / "certs"  # a directory of another CA: loaded after the bundle's
+    directory.mkdir()
+    (directory / _hashed_name(world.pem("new"))).write_bytes(world.pem("new"))
+    variables = {"SSL_CERT_FILE": str(bundle), "SSL_CERT_DIR": str(directory)}
+    warm = world.warm(**variables)
+    assert warm.opened == []
+    assert warm.trusts == {"old": True, "new": True, "evil": False}
+    (memo,) = world.cache.glob("memo-context-*")
+    data = memo.read_bytes()
+    results = data.split(b"\0r\0\0")
+    assert len(results) == 3  # two directories: the materialized bundle, then the store's
+    for cut in (len(data) - len(results[-1]) - len(b"\0r\0\0"), len(data) // 2, len(data) - 1):
+        memo.write_bytes(data[:cut])  # in place: the memo keeps its own inode
+        after = world.run(**variables)
+        assert after.opened, cut  # the full path ran
+        assert after.trusts == {"old": True, "new": True, "evil": False}, cut
+        data = memo.read_bytes()  # the full path wrote a new one

@@ -8,9 +8,9 @@ the identifiers that ``certmgr.msc`` and Keychain Access show.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 
+from .._digests import sha1_identifier
 from .._machine.model import TrustSource
 from .._x509.der import OBJECT_IDENTIFIER, DERError, decode_string, read_children, read_tlv
 from .._x509.pem import der_to_pem
@@ -26,7 +26,7 @@ _NAMED = 8
 
 def sha1_hex(der: bytes) -> str:
     """The upper-case hex SHA-1 of ``der``: Windows' thumbprint, macOS's trust-settings key."""
-    return hashlib.sha1(der).hexdigest().upper()  # noqa: S324 - an identifier, not security
+    return sha1_identifier(der).hex().upper()
 
 
 def common_name(name: bytes) -> str | None:

@@ -155,6 +155,20 @@ def content_key(certs: Sequence[bytes]) -> str:
 def hashed_dir_key(certs: Sequence[bytes]) -> str:
     """The key of the hashed directory of ``certs`` (DER, in store order): the content key,
     plus a digest of the order unless the store is in sorted order."""
+    global _last_dir_key  # noqa: PLW0603 - one slot, replaced whole
+    asked = tuple(certs)
+    last = _last_dir_key
+    if last is not None and last[0] == asked:
+        return last[1]  # a first run asks three times for one store (build, stamp, note)
+    key = _dir_key_of(asked)
+    _last_dir_key = (asked, key)
+    return key
+
+
+_last_dir_key: tuple[tuple[bytes, ...], str] | None = None
+
+
+def _dir_key_of(certs: Sequence[bytes]) -> str:
     unique = _in_store_order(certs)
     key = content_key(unique)
     if unique == sorted(unique):

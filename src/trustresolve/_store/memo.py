@@ -47,7 +47,7 @@ __all__ = ["ALWAYS_READ", "CONTEXT", "WHERE", "applies", "forget", "recall", "re
 #: The purposes a memo answers for: the ``capath`` list of a default context, ``where()``.
 CONTEXT = "context"
 WHERE = "where"
-_MAGIC = "trustresolve memo v1"
+_MAGIC = "trustresolve memo v2"
 _MAX_MEMO = 4 * 1024 * 1024  # a memo of a 10,000-entry directory is ~1 MB
 #: Read by platformdirs (config and cache directories) and by this module, not through facts.
 ALWAYS_READ = (
@@ -142,7 +142,10 @@ def recall(purpose: str) -> list[str] | None:
     if found is None:
         return None
     data, opened = found
-    fields = data.decode("utf-8", "surrogateescape").split("\0")
+    body, _, check = data.rpartition(b"\0")
+    if check != _checksum(body):
+        return None  # cut short (it is not fsync'ed: a crash may leave part of it) or foreign
+    fields = body.decode("utf-8", "surrogateescape").split("\0")
     if fields[:3] != [key, f"{opened.st_dev}:{opened.st_ino}", "entries"]:
         return None  # another key (a crc32 collision), or a copied or restored memo file
     checked = _checked(fields[3:])
@@ -260,6 +263,12 @@ def _entries(journal: Iterable[Entry]) -> dict[tuple[str, str], str] | None:
     return entries
 
 
+def _checksum(body: bytes) -> bytes:
+    import binascii  # loaded with ssl already
+
+    return b"%08x" % binascii.crc32(body)
+
+
 def _write(root: str, path: str, key: str, fields: list[str]) -> None:
     from .cache import new_private_file, write_all
 
@@ -271,10 +280,13 @@ def _write(root: str, path: str, key: str, fields: list[str]) -> None:
         try:
             info = os.fstat(fd)
             # The memo names its own inode: a copy of the file (a restored cache) has
-            # another, so it is never taken for one written here. No fsync: a memo a crash
-            # cut short fails its own checks in recall() and the full path runs (§9.1).
+            # another, so it is never taken for one written here. No fsync: the checksum
+            # last makes a memo a crash cut short (the results are at its end: a shorter
+            # list of directories would trust less) fail in recall(), and the full path
+            # runs (§9.1).
             text = "\0".join([key, f"{info.st_dev}:{info.st_ino}", *fields])
-            write_all(fd, text.encode("utf-8", "surrogateescape"), tmp)
+            body = text.encode("utf-8", "surrogateescape")
+            write_all(fd, body + b"\0" + _checksum(body), tmp)
         finally:
             os.close(fd)
         os.replace(tmp, path)
