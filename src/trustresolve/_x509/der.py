@@ -25,9 +25,11 @@ __all__ = [
     "Certificate",
     "DERError",
     "decode_string",
+    "name_rdns",
     "parse_certificate",
     "read_children",
     "read_name",
+    "read_rdn",
     "read_tlv",
 ]
 
@@ -278,21 +280,32 @@ def read_name(name: bytes, convert: Callable[[int, bytes], _T]) -> list[list[tup
     Raises :class:`DERError` for what is not a Name, in the order a reader going RDN by RDN
     meets it; whatever ``convert`` raises passes through at its attribute.
     """
+    return [read_rdn(rdn, convert) for rdn in name_rdns(name)]
+
+
+def name_rdns(name: bytes) -> list[bytes]:
+    """The encoded RelativeDistinguishedNames of the DER Name ``name`` (each tag included), for
+    readers that remember what they found per RDN: a store's roots share many (C=US,
+    O=DigiCert Inc). Each is checked by :func:`read_rdn`, the Name's outer structure here."""
     outer = _header(name, 0, len(name))
     if outer[0] != SEQUENCE or outer[3] != len(name):
         raise DERError("a Name is one SEQUENCE")
-    rdns = []
-    for rdn_tag, _, rdn_start, rdn_end in _children(name, outer[2], outer[3]):
-        if rdn_tag != SET:
-            raise DERError("a RelativeDistinguishedName is a SET")
-        entries = []
-        for atv_tag, _, atv_start, atv_end in _children(name, rdn_start, rdn_end):
-            if atv_tag != SEQUENCE:
-                raise DERError("an AttributeTypeAndValue is a SEQUENCE")
-            fields = _children(name, atv_start, atv_end)
-            if len(fields) != 2 or fields[0][0] != OBJECT_IDENTIFIER:
-                raise DERError("an AttributeTypeAndValue holds an OID and a value")
-            (_, oid_start, _, oid_end), (tag, _, value_start, value_end) = fields
-            entries.append((name[oid_start:oid_end], convert(tag, name[value_start:value_end])))
-        rdns.append(entries)
-    return rdns
+    return [name[start:end] for _, start, _, end in _children(name, outer[2], outer[3])]
+
+
+def read_rdn(rdn: bytes, convert: Callable[[int, bytes], _T]) -> list[tuple[bytes, _T]]:
+    """One RelativeDistinguishedName of :func:`name_rdns`, read as :func:`read_name` reads
+    each."""
+    rdn_tag, _, rdn_start, rdn_end = _header(rdn, 0, len(rdn))
+    if rdn_tag != SET:
+        raise DERError("a RelativeDistinguishedName is a SET")
+    entries = []
+    for atv_tag, _, atv_start, atv_end in _children(rdn, rdn_start, rdn_end):
+        if atv_tag != SEQUENCE:
+            raise DERError("an AttributeTypeAndValue is a SEQUENCE")
+        fields = _children(rdn, atv_start, atv_end)
+        if len(fields) != 2 or fields[0][0] != OBJECT_IDENTIFIER:
+            raise DERError("an AttributeTypeAndValue holds an OID and a value")
+        (_, oid_start, _, oid_end), (tag, _, value_start, value_end) = fields
+        entries.append((rdn[oid_start:oid_end], convert(tag, rdn[value_start:value_end])))
+    return entries

@@ -17,7 +17,7 @@ is then OpenSSL's own. Real stores hold almost none of those.
 
 from __future__ import annotations
 
-from .der import Certificate, DERError, decode_string, parse_certificate, read_name
+from .der import Certificate, DERError, decode_string, name_rdns, parse_certificate, read_rdn
 
 __all__ = ["openssl_refuses"]
 
@@ -56,8 +56,22 @@ def _plainly_fine(certificate: Certificate) -> bool:
 
 
 def _name_fine(encoded: bytes) -> bool:
-    # read_name refuses (DERError) a Name that is not SETs of OID-and-value SEQUENCEs.
-    return all(fine for rdn in read_name(encoded, _string_fine) for _, fine in rdn)
+    # name_rdns and read_rdn refuse (DERError) a Name that is not SETs of OID-and-value
+    # SEQUENCEs, as read_name does.
+    for rdn in name_rdns(encoded):
+        fine = _fine_rdns.get(rdn)
+        if fine is None:
+            fine = all(fine for _, fine in read_rdn(rdn, _string_fine))
+            if len(_fine_rdns) >= _MAX_VERDICTS:
+                _fine_rdns.clear()
+            _fine_rdns[rdn] = fine
+        if not fine:
+            return False
+    return True
+
+
+# An encoded RDN -> whether its strings are plainly fine: a store's roots share many.
+_fine_rdns: dict[bytes, bool] = {}
 
 
 def _string_fine(tag: int, value: bytes) -> bool:

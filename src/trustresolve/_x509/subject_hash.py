@@ -41,9 +41,9 @@ from .der import (
     STRING_UNITS,
     UTF8_STRING,
     DERError,
+    name_rdns,
     parse_certificate,
-    read_children,
-    read_name,
+    read_rdn,
     read_tlv,
 )
 
@@ -110,12 +110,8 @@ def _canon_value(tag: int, content: bytes) -> bytes:
 
 def canonical_name(name: bytes) -> bytes:
     """OpenSSL's canonical encoding (``canon_enc``) of the DER-encoded Name ``name``."""
-    outer = read_tlv(name)
-    if outer.tag != SEQUENCE or outer.end != len(name):
-        raise DERError("a Name is one SEQUENCE")
     parts = []
-    for rdn in read_children(name, outer):
-        encoded = rdn.encoded(name)
+    for encoded in name_rdns(name):
         canonical = _canonical_rdns.get(encoded)
         if canonical is None:
             canonical = _canonical_rdn(encoded)
@@ -133,7 +129,7 @@ _canonical_rdns: dict[bytes, bytes] = {}
 
 def _canonical_rdn(rdn: bytes) -> bytes:
     """The canonical encoding of one RelativeDistinguishedName (a SET, tag included)."""
-    (entries,) = read_name(_encode(SEQUENCE, rdn), _canon_value)
+    entries = read_rdn(rdn, _canon_value)
     if not entries:
         return b""  # an empty RDN adds nothing to the encoding
     # DER SET OF: elements in ascending order of their encodings (OpenSSL's der_cmp: memcmp
