@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 import trustme
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from support.servers import memory_handshake
 from trustresolve import ConfigurationError, NoTrustStoreError, TrustResolveError
@@ -651,3 +653,24 @@ def test_fork_while_a_thread_holds_the_locks(
         del os.environ["SSL_CERT_FILE"]
         os.environ.update(saved)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+_PATH_PARTS = st.sampled_from(["/", "a", "b", ".", "..", "//", "c.pem", "0123abcd.0", "/usr"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.sampled_from(["etc", "ssl", "certs", "x.0", "..", ".", ""]), min_size=1).map(
+        lambda parts: "/" + "/".join(parts)
+    ),
+    st.lists(_PATH_PARTS, max_size=6).map("".join),
+)
+def test_a_link_hop_lands_where_normpath_says(link: str, target: str) -> None:
+    """pathsafety's quick forms of a symlink hop (a bare name, a plain absolute path) give
+    exactly what normalizing the joined path gives."""
+    import posixpath
+
+    from trustresolve._machine.pathsafety import _hop
+
+    expected = posixpath.normpath(posixpath.join(posixpath.dirname(link), target))
+    assert _hop(link, target) == expected

@@ -109,6 +109,9 @@ def plan_dependencies(source: TrustSource) -> list[Entry]:
     A hashed entry the probe just ``stat``\ ed keeps that answer (``take_answers``: also taken
     before anything was read), and the listing with its ``stat`` results is handed to the plan
     (:func:`_hashed_entries`), so a first run ``stat``\ s each entry once, not three times.
+    Each is listed here even though the probe's journal holds it too: if another thread's
+    probe has replaced that journal meanwhile, two identities for one path make the memo
+    refuse to be written (``_store/memo.py`` ``_entries``), never vouch for a later one.
     """
     plain = source.without_native()
     if plain is None:
