@@ -152,6 +152,11 @@ def content_key(certs: Sequence[bytes]) -> str:
     return digest.hexdigest()
 
 
+# The last store asked for by hashed_dir_key, and its key. Declared before the functions that
+# replace it: PyPy refuses a module-level annotation of a name a function above declared global.
+_last_dir_key: tuple[tuple[bytes, ...], str] | None = None
+
+
 def hashed_dir_key(certs: Sequence[bytes]) -> str:
     """The key of the hashed directory of ``certs`` (DER, in store order): the content key,
     plus a digest of the order unless the store is in sorted order."""
@@ -163,9 +168,6 @@ def hashed_dir_key(certs: Sequence[bytes]) -> str:
     key = _dir_key_of(asked)
     _last_dir_key = (asked, key)
     return key
-
-
-_last_dir_key: tuple[tuple[bytes, ...], str] | None = None
 
 
 def _dir_key_of(certs: Sequence[bytes]) -> str:
@@ -331,6 +333,10 @@ def _install(tmp: str, path: str, key: str, files: list[tuple[str, bytes]]) -> N
     os.rename(tmp, path)  # let the last error surface
 
 
+# The lstat results behind the last entry_stamp: (path, the directory's, each file's).
+_last_stamped: tuple[str, os.stat_result, dict[str, os.stat_result]] | None = None
+
+
 def entry_stamp(path: str) -> str | None:
     """The stat identity of a private hashed directory and its files, as one digest.
 
@@ -355,10 +361,6 @@ def entry_stamp(path: str) -> str | None:
         return None
     _last_stamped = (path, info, files)
     return digest.hexdigest()
-
-
-# The lstat results behind the last entry_stamp: (path, the directory's, each file's).
-_last_stamped: tuple[str, os.stat_result, dict[str, os.stat_result]] | None = None
 
 
 def stamped_files(path: str) -> tuple[os.stat_result, dict[str, os.stat_result]] | None:

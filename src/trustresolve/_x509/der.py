@@ -79,7 +79,13 @@ def decode_string(tag: int, data: bytes, *, strict: bool = False) -> str | None:
         return None
     if strict and unit > 1 and len(data) % unit:
         raise ValueError(f"{len(data)} bytes are not a whole number of {unit}-byte units")
-    return data.decode(_CODECS[unit], "strict" if strict else "replace")
+    text = data.decode(_CODECS[unit], "strict" if strict else "replace")
+    if strict and unit == 2 and text and max(text) > "\uffff":
+        # A BMPString is UCS-2: the UTF-16 codec joins a surrogate pair into one character,
+        # but OpenSSL refuses the surrogates themselves (is_unicode_valid), as
+        # subject_hash.py's unit-by-unit reading does.
+        raise ValueError("a surrogate in a BMPString")
+    return text
 
 
 if TYPE_CHECKING:
