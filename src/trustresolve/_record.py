@@ -8,7 +8,7 @@ and ``dis`` (18-21 ms here), and each definition compiles its generated methods 
 taking the fields in order or by name, with defaults and ``default_factory``; value equality
 and hashing over the fields that ``compare``; a ``repr`` of the fields that ``repr``;
 immutability; ``__slots__``. It builds those methods from closures instead of generated
-source, so defining a class costs microseconds.
+source, so defining a class costs 0.1-0.3 ms (a dataclass: 1.3 ms each here).
 
 They stay dataclasses to everyone who asks: ``dataclasses.is_dataclass``, ``fields``,
 ``replace`` and ``asdict`` work on them, and ``inspect.signature`` (``help()``, IDEs, Sphinx)
