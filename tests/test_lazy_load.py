@@ -468,6 +468,23 @@ def test_a_lone_certificate_file_is_known_without_scanning_it(
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+def test_a_handed_listing_serves_only_the_plan_that_follows_it(
+    tmp_path: Path, issued: list[Issued]
+) -> None:
+    """plan_dependencies hands its listing to the plan it precedes; when that plan was made
+    before (a cached plan), the listing is dropped, so no later plan takes it as its own."""
+    store = _rehashed_store(tmp_path, issued)
+    source = TrustSource(
+        backend="distro", kind="file", cafile=str(store / "ca-certificates.crt"), capath=str(store)
+    )
+    first = plan(source)
+    _load.plan_dependencies(source)
+    assert str(store) in _load._listed  # handed over
+    assert plan(source) is first  # the cached plan: nothing took the listing
+    assert _load._listed == {}
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 def test_an_openssl_rehash_layout_is_checked_without_scanning_its_files(
     tmp_path: Path, issued: list[Issued], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -211,6 +211,16 @@ def _regular_entries_pem(directory: str) -> str:
 
 
 def _plan_for(source: TrustSource) -> _Plan:
+    try:
+        return _planned(source)
+    finally:
+        # A listing plan_dependencies handed over is for the plan that follows it only (the
+        # one made now, or none when the plan was made before): never a later one's "before".
+        for directory in _dirs(source):
+            _listed.pop(directory, None)
+
+
+def _planned(source: TrustSource) -> _Plan:
     identity = (
         source.cafile,
         _stat_id(source.cafile),
