@@ -369,8 +369,11 @@ def _scan(data: bytes) -> PemScan:
     )
 
 
-_LONE_HEAD = b"-----BEGIN CERTIFICATE-----\n"
-_LONE_FOOT = b"-----END CERTIFICATE-----\n"
+# How der_to_pem frames a certificate, as the rehash tools do; lone_certificate reads it back.
+_PEM_HEAD = "-----BEGIN CERTIFICATE-----\n"
+_PEM_FOOT = "-----END CERTIFICATE-----\n"
+_LONE_HEAD = _PEM_HEAD.encode("ascii")
+_LONE_FOOT = _PEM_FOOT.encode("ascii")
 
 
 def lone_certificate(data: bytes) -> bytes | None:
@@ -395,4 +398,4 @@ def lone_certificate(data: bytes) -> bytes | None:
 def der_to_pem(der: bytes) -> str:
     body = binascii.b2a_base64(der, newline=False).decode("ascii")  # base64.standard_b64encode
     lines = [body[i : i + 64] for i in range(0, len(body), 64)]
-    return "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
+    return _PEM_HEAD + "\n".join(lines) + "\n" + _PEM_FOOT
