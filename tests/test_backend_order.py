@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from support.cli import CHILD_TIMEOUT, clean_env
 from trustresolve._backends import order
 from trustresolve._backends.native import NativeBackend
 from trustresolve._machine.facts import PlatformFacts
@@ -50,15 +51,13 @@ print(json.dumps([modules, trustresolve.resolve().source.backend]))
 
 def _first_use(environ: dict[str, str]) -> tuple[set[str], str]:
     """The backend modules a first run imported, and the backend that found the store."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SSL_CERT_", "TRUSTRESOLVE_"))}
-    env.update(environ)
     found = subprocess.run(
         [sys.executable, "-c", _CHILD],
-        env=env,
+        env=clean_env(**environ),
         capture_output=True,
         text=True,
         check=True,
-        timeout=120,
+        timeout=CHILD_TIMEOUT,
     )
     modules, backend = json.loads(found.stdout)
     return {name[len(_MODULES) :] for name in modules}, backend
