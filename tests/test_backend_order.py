@@ -11,6 +11,7 @@ import pytest
 
 from support.cli import CHILD_TIMEOUT, clean_env
 from trustresolve._backends import order
+from trustresolve._backends.base import wrong_os
 from trustresolve._backends.native import NativeBackend
 from trustresolve._machine.facts import PlatformFacts
 
@@ -81,6 +82,23 @@ def test_a_distribution_store_imports_the_backends_up_to_distro(
     cache = os.path.join(tmp_path, "cache")
     modules, backend = _first_use({"TRUSTRESOLVE_CACHE_DIR": cache})
     tried = order.BACKEND_NAMES[: order.BACKEND_NAMES.index(backend) + 1]
-    untried = set(order.BACKEND_NAMES) - set(tried)
-    assert not {name.replace("-", "_") for name in untried} & modules
-    assert {name.replace("-", "_") for name in tried} <= modules
+    linux = PlatformFacts(platform="linux")
+    for_linux = {name for name in tried if wrong_os(name, linux) is None}
+    assert for_linux == {"env", "config", "distro"}
+    assert {name.replace("-", "_") for name in for_linux} <= modules
+    # Neither the untried backends nor those for other OS families were imported.
+    assert not {name.replace("-", "_") for name in set(order.BACKEND_NAMES) - for_linux} & modules
+
+
+@pytest.mark.parametrize("platform", ["linux", "darwin", "win32", "freebsd13"])
+def test_a_row_says_what_its_backend_says_on_an_os_it_is_not_for(platform: str) -> None:
+    # One rule (base.wrong_os), two readers: the row, before importing, and the backend.
+    facts = PlatformFacts(platform=platform)
+    elsewhere = [row for row in order.BACKENDS if wrong_os(row.name, facts) is not None]
+    assert elsewhere  # every platform has backends that are for another one
+    for row in elsewhere:
+        answer = row.probe(facts)
+        assert answer == row.backend().probe(facts)
+        (attempt,) = answer.attempts
+        assert attempt.outcome == "skipped"
+        assert attempt.detail.startswith("does not apply: ")

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
     from .._machine.facts import PlatformFacts
 
-__all__ = ["Probe", "does_not_apply"]  # and Backend, for type checkers
+__all__ = ["Probe", "does_not_apply", "wrong_os"]  # and Backend, for type checkers
 
 
 @record(frozen=True)
@@ -40,3 +40,28 @@ if TYPE_CHECKING:  # a protocol for type checkers: backends do not subclass it
 
 def does_not_apply(name: str, why: str) -> Probe:
     return Probe((Attempt(name, None, "skipped", f"does not apply: {why}"),))
+
+
+# The backends that apply on some OS families only, and what they say elsewhere. Stated once,
+# here, for two readers: each backend's own probe, and its row in order.py, which answers with
+# it before importing the backend's module (architecture §9.2: a Linux first run does not
+# import the Windows and macOS backends to learn that they do not apply).
+_ONLY_ON: dict[str, tuple[frozenset[str], str]] = {
+    "native": (
+        frozenset({"darwin", "windows"}),
+        "native verification is for macOS and Windows; on this platform truststore only "
+        "reloads OpenSSL's bundle on every handshake",
+    ),
+    "windows": (frozenset({"windows"}), "not Windows"),
+    "wincertstore": (frozenset({"windows"}), "not Windows"),
+    "macos-keychain": (frozenset({"darwin"}), "not macOS"),
+    "macos-python-org": (frozenset({"darwin"}), "not macOS"),
+}
+
+
+def wrong_os(name: str, facts: PlatformFacts) -> Probe | None:
+    """Backend ``name``'s answer on an OS family it is not for; ``None`` where it may apply."""
+    rule = _ONLY_ON.get(name)
+    if rule is None or facts.os_family in rule[0]:
+        return None
+    return does_not_apply(name, rule[1])

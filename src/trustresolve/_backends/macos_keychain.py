@@ -19,7 +19,7 @@ from .._machine.model import Attempt
 from .._machine.words import counted
 from .._x509.der import Certificate
 from .._x509.pem import scan_pem
-from .base import Probe, does_not_apply
+from .base import Probe, wrong_os
 from .snapshot import first_few, in_memory_source
 
 TYPE_CHECKING = False  # the constant, not typing's: see trustresolve/__init__.py
@@ -45,8 +45,9 @@ class MacOSKeychainBackend:
     name = "macos-keychain"
 
     def probe(self, facts: PlatformFacts) -> Probe:
-        if facts.os_family != "darwin":
-            return does_not_apply(self.name, "not macOS")
+        elsewhere = wrong_os(self.name, facts)
+        if elsewhere is not None:
+            return elsewhere
         if facts.security is None:
             detail = (
                 "cannot run `security` here: a --root tree must record the keychains and trust "

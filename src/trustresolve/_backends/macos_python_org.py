@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .._machine.facts import PlatformFacts
 from .._machine.model import Attempt
-from .base import Probe, does_not_apply
+from .base import Probe, wrong_os
 from .candidates import check_bundle, source_from_checks
 
 __all__ = ["FRAMEWORK_PREFIX", "MacOSPythonOrgBackend", "is_python_org_build"]
@@ -46,8 +46,9 @@ class MacOSPythonOrgBackend:
     name = "macos-python-org"
 
     def probe(self, facts: PlatformFacts) -> Probe:
-        if facts.os_family != "darwin":
-            return does_not_apply(self.name, "not macOS")
+        elsewhere = wrong_os(self.name, facts)
+        if elsewhere is not None:
+            return elsewhere
         cafile = facts.default_verify_paths.openssl_cafile
         if not is_python_org_build(facts):
             detail = (

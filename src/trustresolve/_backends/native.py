@@ -23,7 +23,7 @@ from .._machine.facts import PlatformFacts
 from .._machine.model import Attempt, TrustSource
 from .._machine.words import counted
 from .._switches import switch_value
-from .base import Probe, does_not_apply
+from .base import Probe, does_not_apply, wrong_os
 from .config import read_config
 
 TYPE_CHECKING = False  # the constant, not typing's: see trustresolve/__init__.py
@@ -102,13 +102,10 @@ class NativeBackend:
         return self.snapshot_probe(facts).source
 
     def probe(self, facts: PlatformFacts) -> Probe:
+        elsewhere = wrong_os(self.name, facts)
+        if elsewhere is not None:
+            return elsewhere
         family = facts.os_family
-        if family not in _OS:
-            return does_not_apply(
-                self.name,
-                "native verification is for macOS and Windows; on this platform truststore only "
-                "reloads OpenSSL's bundle on every handshake",
-            )
         if facts.python_version_info < (3, 10):
             return does_not_apply(
                 self.name,

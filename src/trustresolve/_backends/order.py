@@ -3,7 +3,8 @@
 The order is stated here and nowhere else: ``native`` is handed the backends after it, which
 make its snapshot. Each backend's module is imported when its turn comes (architecture §9.2):
 a store named by ``SSL_CERT_FILE`` never imports the Windows, macOS or distribution backends,
-and a resolution that stops at ``distro`` never imports the two after it. A backend's ``name``
+a resolution that stops at ``distro`` never imports the two after it, and a backend for another
+OS family (``base.wrong_os``) is not imported at all. A backend's ``name``
 is written here too, so a backend that is not tried can be listed without importing it;
 ``tests/test_backend_order.py`` checks it is the class's own.
 """
@@ -39,7 +40,12 @@ class OnTurn:
         return self._made
 
     def probe(self, facts: PlatformFacts) -> Probe:
-        return self.backend().probe(facts)
+        from .base import wrong_os  # imported by every backend: nothing more on a first run
+
+        # The OS rule is asked before the import: a backend for another OS family is never
+        # imported to say it does not apply. The backend's own probe asks the same rule.
+        elsewhere = wrong_os(self.name, facts)
+        return elsewhere if elsewhere is not None else self.backend().probe(facts)
 
     def __repr__(self) -> str:
         return f"<backend {self.name!r} from {__package__}.{self._module}>"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from .._machine.facts import WINCERTSTORE_FIXTURE_KEY, PackageUnavailable, PlatformFacts
 from .._machine.model import Attempt
-from .base import Probe, does_not_apply
+from .base import Probe, wrong_os
 from .windows import read_windows_stores
 
 __all__ = ["FIXTURE_KEY", "WincertstoreBackend"]
@@ -34,8 +34,9 @@ class WincertstoreBackend:
     name = "wincertstore"
 
     def probe(self, facts: PlatformFacts) -> Probe:
-        if facts.os_family != "windows":
-            return does_not_apply(self.name, "not Windows")
+        elsewhere = wrong_os(self.name, facts)
+        if elsewhere is not None:
+            return elsewhere
         if facts.enum_certificates is not None:
             detail = (
                 "not needed: ssl.enum_certificates exists, so the windows backend reads the stores"

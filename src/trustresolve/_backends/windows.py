@@ -20,7 +20,7 @@ from .._machine.facts import PlatformFacts
 from .._machine.model import Attempt
 from .._machine.words import counted
 from .._x509.der import DERError, parse_certificate
-from .base import Probe, does_not_apply
+from .base import Probe, wrong_os
 from .snapshot import certificate_label, first_few, in_memory_source
 
 TYPE_CHECKING = False  # the constant, not typing's: see trustresolve/__init__.py
@@ -174,8 +174,9 @@ class WindowsBackend:
     name = "windows"
 
     def probe(self, facts: PlatformFacts) -> Probe:
-        if facts.os_family != "windows":
-            return does_not_apply(self.name, "not Windows")
+        elsewhere = wrong_os(self.name, facts)
+        if elsewhere is not None:
+            return elsewhere
         if facts.enum_certificates is None:
             detail = (
                 f"this interpreter ({facts.implementation} {facts.python_version}) has no "
