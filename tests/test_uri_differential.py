@@ -214,7 +214,8 @@ def test_tls_on_with_trailing_white_space_is_read_as_pymongo_reads_it() -> None:
 def test_the_corpus_reaches_uris_pymongo_accepts() -> None:
     """The property test compares something: the corpus holds URIs PyMongo accepts with TLS on,
     with verification off, and with hostname checks off."""
-    settings_ = settings(max_examples=1500, database=None, deadline=None)
+    # derandomize: the same examples every run, so the search cannot miss by bad luck.
+    settings_ = settings(max_examples=1500, database=None, deadline=None, derandomize=True)
     for wanted in (
         Reading(True, True, True),
         Reading(True, False, False),
