@@ -402,3 +402,54 @@ def test_name_whitespace_is_trimmed_and_collapsed_as_before(data: bytes) -> None
         bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
     )
     assert _canon_string(data) == expected
+
+
+def _tlv(tag: int, content: bytes) -> bytes:
+    length = len(content)
+    if length < 0x80:
+        return bytes((tag, length)) + content
+    return (
+        bytes((tag, 0x81 if length < 0x100 else 0x82))
+        + length.to_bytes(1 if length < 0x100 else 2, "big")
+        + content
+    )
+
+
+# RDNs as certificates hold them (one or more OID-and-value pairs, short and long lengths), and
+# the same bytes cut, extended or with one byte changed: what read_rdn reads by position and
+# what it leaves to the walk.
+_ATV = st.tuples(
+    st.binary(min_size=0, max_size=12),
+    st.sampled_from((0x0C, 0x13, 0x16, 0x1E, 0x1F, 0x30, 0x12)),
+    st.binary(max_size=140),
+).map(lambda atv: _tlv(0x30, _tlv(0x06, atv[0]) + bytes((atv[1],)) + _tlv(0, atv[2])[1:]))
+_RDN = st.lists(_ATV, min_size=0, max_size=3).map(lambda atvs: _tlv(0x31, b"".join(atvs)))
+
+
+@st.composite
+def _rdn_bytes(draw: st.DrawFn) -> bytes:
+    rdn = draw(_RDN)
+    change = draw(st.sampled_from(("none", "none", "cut", "extend", "flip")))
+    if change == "cut" and rdn:
+        return rdn[: draw(st.integers(0, len(rdn) - 1))]
+    if change == "extend":
+        return rdn + draw(st.binary(min_size=1, max_size=3))
+    if change == "flip" and rdn:
+        at = draw(st.integers(0, len(rdn) - 1))
+        return rdn[:at] + bytes((draw(st.integers(0, 255)),)) + rdn[at + 1 :]
+    return rdn
+
+
+def _read(reader: object, rdn: bytes) -> object:
+    try:
+        return reader(rdn, lambda tag, value: (tag, value))  # type: ignore[operator]
+    except DERError as exc:
+        return ("DERError", str(exc))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_rdn_bytes())
+def test_an_rdn_read_by_position_is_what_the_walk_reads(rdn: bytes) -> None:
+    from trustresolve._x509.der import _walk_rdn, read_rdn
+
+    assert _read(read_rdn, rdn) == _read(_walk_rdn, rdn)

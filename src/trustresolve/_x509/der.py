@@ -302,6 +302,31 @@ def name_rdns(name: bytes) -> list[bytes]:
 def read_rdn(rdn: bytes, convert: Callable[[int, bytes], _T]) -> list[tuple[bytes, _T]]:
     """One RelativeDistinguishedName of :func:`name_rdns`, read as :func:`read_name` reads
     each."""
+    # The form nearly every root's RDN has (all 295 distinct ones of Debian's 150 roots): one
+    # AttributeTypeAndValue, every length in one byte, filling the SET exactly. Read by
+    # position, it takes a quarter of the walk's time; the walk gives the same answer
+    # (tests/test_x509_walk.py) and reads every other form.
+    size = len(rdn)
+    if (
+        size >= 8
+        and rdn[0] == SET
+        and rdn[1] == size - 2 < 0x80
+        and rdn[2] == SEQUENCE
+        and rdn[3] == size - 4
+        and rdn[4] == OBJECT_IDENTIFIER
+        and rdn[5] < 0x80
+    ):
+        oid_end = 6 + rdn[5]
+        if (
+            oid_end + 2 <= size
+            and rdn[oid_end + 1] == size - oid_end - 2
+            and rdn[oid_end] & 0x1F != 0x1F
+        ):
+            return [(rdn[4:oid_end], convert(rdn[oid_end], rdn[oid_end + 2 :]))]
+    return _walk_rdn(rdn, convert)
+
+
+def _walk_rdn(rdn: bytes, convert: Callable[[int, bytes], _T]) -> list[tuple[bytes, _T]]:
     rdn_tag, _, rdn_start, rdn_end = _header(rdn, 0, len(rdn))
     if rdn_tag != SET:
         raise DERError("a RelativeDistinguishedName is a SET")
