@@ -15,6 +15,7 @@ import os
 import ssl
 import subprocess
 import sys
+from collections.abc import Callable
 
 import pytest
 from cryptography import x509
@@ -30,13 +31,15 @@ from trustresolve._x509.der import (
     TLV,
     Certificate,
     DERError,
+    _walk_rdn,
     parse_certificate,
     read_children,
     read_name,
+    read_rdn,
     read_tlv,
 )
 from trustresolve._x509.pem import _decode, scan_pem
-from trustresolve._x509.subject_hash import canonical_name
+from trustresolve._x509.subject_hash import _encode, canonical_name
 
 _UTF8 = _ASN1Type.UTF8String
 # Placeholders whose bytes the tests below overwrite in place (lengths kept: 13 is odd and not
@@ -404,26 +407,15 @@ def test_name_whitespace_is_trimmed_and_collapsed_as_before(data: bytes) -> None
     assert _canon_string(data) == expected
 
 
-def _tlv(tag: int, content: bytes) -> bytes:
-    length = len(content)
-    if length < 0x80:
-        return bytes((tag, length)) + content
-    return (
-        bytes((tag, 0x81 if length < 0x100 else 0x82))
-        + length.to_bytes(1 if length < 0x100 else 2, "big")
-        + content
-    )
-
-
 # RDNs as certificates hold them (one or more OID-and-value pairs, short and long lengths), and
 # the same bytes cut, extended or with one byte changed: what read_rdn reads by position and
-# what it leaves to the walk.
+# what it leaves to the walk. DER encoded by subject_hash's own encoder (long lengths too).
 _ATV = st.tuples(
     st.binary(min_size=0, max_size=12),
     st.sampled_from((0x0C, 0x13, 0x16, 0x1E, 0x1F, 0x30, 0x12)),
     st.binary(max_size=140),
-).map(lambda atv: _tlv(0x30, _tlv(0x06, atv[0]) + bytes((atv[1],)) + _tlv(0, atv[2])[1:]))
-_RDN = st.lists(_ATV, min_size=0, max_size=3).map(lambda atvs: _tlv(0x31, b"".join(atvs)))
+).map(lambda atv: _encode(0x30, _encode(0x06, atv[0]) + _encode(atv[1], atv[2])))
+_RDN = st.lists(_ATV, min_size=0, max_size=3).map(lambda atvs: _encode(0x31, b"".join(atvs)))
 
 
 @st.composite
@@ -440,9 +432,9 @@ def _rdn_bytes(draw: st.DrawFn) -> bytes:
     return rdn
 
 
-def _read(reader: object, rdn: bytes) -> object:
+def _read(reader: Callable[[bytes, Callable[[int, bytes], object]], object], rdn: bytes) -> object:
     try:
-        return reader(rdn, lambda tag, value: (tag, value))  # type: ignore[operator]
+        return reader(rdn, lambda tag, value: (tag, value))
     except DERError as exc:
         return ("DERError", str(exc))
 
@@ -450,6 +442,4 @@ def _read(reader: object, rdn: bytes) -> object:
 @settings(max_examples=1500, deadline=None)
 @given(_rdn_bytes())
 def test_an_rdn_read_by_position_is_what_the_walk_reads(rdn: bytes) -> None:
-    from trustresolve._x509.der import _walk_rdn, read_rdn
-
     assert _read(read_rdn, rdn) == _read(_walk_rdn, rdn)
