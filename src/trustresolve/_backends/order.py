@@ -11,6 +11,8 @@ is written here too, so a backend that is not tried can be listed without import
 
 from __future__ import annotations
 
+from .base import wrong_os
+
 TYPE_CHECKING = False  # the constant, not typing's: see trustresolve/__init__.py
 if TYPE_CHECKING:
     from .._machine.facts import PlatformFacts
@@ -40,8 +42,6 @@ class OnTurn:
         return self._made
 
     def probe(self, facts: PlatformFacts) -> Probe:
-        from .base import wrong_os  # imported by every backend: nothing more on a first run
-
         # The OS rule is asked before the import: a backend for another OS family is never
         # imported to say it does not apply. The backend's own probe asks the same rule.
         elsewhere = wrong_os(self.name, facts)
