@@ -39,6 +39,9 @@ def _fresh_resolution() -> Iterator[None]:
     yield
     _resolve._cached.clear()
     _memo.forget()
+    # gRPC's fork handlers would abort this process's later forked children (Python 3.9 forks
+    # for subprocess): it runs in child processes only, see support/grpc_echo.py.
+    assert "grpc" not in sys.modules, "this test loaded gRPC into the test process"
 
 
 @pytest.fixture(scope="module")

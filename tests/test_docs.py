@@ -224,6 +224,9 @@ def _namespace(world: World) -> dict[str, Any]:
 OPTIONAL_MODULES = {
     "grpc": "grpcio has no PyPy wheel; tests/test_inject_drivers.py runs the example on CPython",
 }
+# Modules an example may import that must not load into the test process; their examples run in
+# a child Python, on the same store (tests/support/grpc_echo.py says why gRPC is one).
+CHILD_PROCESS_MODULES = {"grpc"}
 
 
 def _has(module: str) -> bool:
@@ -236,6 +239,17 @@ def _server(ca: trustme.CA) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ca.issue_cert(HOST).configure_cert(context)
     return context
+
+
+def _run_in_a_child(block_id: str, code: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, f"{block_id}: {done.stderr}\n{code}"
 
 
 def _python_pages() -> list[str]:
@@ -254,6 +268,9 @@ def test_python_examples_run(page: str, world: World) -> None:
             continue
         for documented, real in world.substitutions.items():
             code = code.replace(documented, real)
+        if any(f"import {name}" in code for name in CHILD_PROCESS_MODULES):
+            _run_in_a_child(block.id, code)
+            continue
         printed = io.StringIO()
         with warnings.catch_warnings(), contextlib.redirect_stdout(printed):
             # The pages show insecure and legacy options on purpose; their warnings are

@@ -11,13 +11,14 @@ The test CA is trusted only through trustresolve's config file, as in ``test_inj
 
 from __future__ import annotations
 
-import importlib
 import os
+import shlex
+import signal
 import ssl
 import subprocess
 import sys
 import warnings
-from concurrent import futures
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -30,7 +31,6 @@ from trustresolve import InsecureContextWarning
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
 
 @pytest.fixture(scope="module")
@@ -120,83 +120,82 @@ def test_the_adapter_hazard_the_page_names_is_real(ca: trustme.CA) -> None:
 
 # --- gRPC --------------------------------------------------------------------------------------
 
-# requirements/tests.txt installs grpcio wherever it has a wheel: CPython, not PyPy.
-grpc = importlib.import_module("grpc") if sys.implementation.name == "cpython" else None
-
-
-def _echo_server(ca: trustme.CA) -> tuple[object, int]:
-    assert grpc is not None
-    leaf = ca.issue_cert("localhost")
-    credentials = grpc.ssl_server_credentials(
-        [(leaf.private_key_pem.bytes(), b"".join(blob.bytes() for blob in leaf.cert_chain_pems))]
-    )
-
-    def echo(request: bytes, _context: object) -> bytes:
-        return request
-
-    handler = grpc.method_handlers_generic_handler(
-        "test.Echo", {"Echo": grpc.unary_unary_rpc_method_handler(echo)}
-    )
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2), handlers=[handler])
-    port = server.add_secure_port("127.0.0.1:0", credentials)
-    server.start()
-    return server, port
+# gRPC runs only in child processes (support/grpc_echo.py says why: its fork handlers). It is
+# installed wherever it has a wheel (requirements/tests.txt): CPython, not PyPy.
+GRPC_ECHO = Path(__file__).parent / "support" / "grpc_echo.py"
+HAS_GRPC = sys.implementation.name == "cpython"
 
 
 @pytest.fixture
-def grpc_server(ca: trustme.CA) -> Iterator[int]:
-    if grpc is None:
+def grpc_server(ca: trustme.CA, tmp_path: Path) -> Iterator[int]:
+    if not HAS_GRPC:
         pytest.skip("grpcio publishes no wheel for PyPy")
-    server, port = _echo_server(ca)
+    leaf = ca.issue_cert("localhost")
+    chain, key = tmp_path / "chain.pem", tmp_path / "key.pem"
+    chain.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
+    key.write_bytes(leaf.private_key_pem.bytes())
+    server = subprocess.Popen(
+        [sys.executable, str(GRPC_ECHO), "serve", str(chain), str(key)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        yield port
+        assert server.stdout is not None
+        port = server.stdout.readline().strip()
+        assert port.isdigit(), f"the gRPC server did not start (exit status {server.poll()})"
+        yield int(port)
     finally:
-        server.stop(None)  # type: ignore[attr-defined]
+        assert server.stdin is not None
+        server.stdin.close()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
-def _call(port: int, credentials: object) -> bytes:
-    assert grpc is not None
-    options = (("grpc.ssl_target_name_override", "localhost"),)
-    with grpc.secure_channel(f"127.0.0.1:{port}", credentials, options=options) as channel:
-        echo = channel.unary_unary("/test.Echo/Echo")
-        reply: bytes = echo(b"ping", timeout=10)
-        return reply
+def _grpc_client(argv: list[str], env: dict[str, str] | None = None) -> list[str]:
+    """The lines a gRPC client process prints, run once more if gRPC itself aborted it."""
+    for _ in range(2):
+        done = subprocess.run(
+            argv, env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+        # gRPC's own poller sometimes aborts a busy machine's client at start-up ("epoll_wait
+        # error: Bad file descriptor", SIGABRT: -6 directly, 134 through sh) before any TLS: that
+        # run says nothing about trust, so it is run once more. Any other failure fails the test.
+        aborted = done.returncode in {-signal.SIGABRT, 128 + signal.SIGABRT}
+        if not (aborted and "epoll_wait error" in done.stderr):
+            break
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def _call(port: int, roots: Path | None) -> str:
+    """What a gRPC client given ``roots`` (or its wheel's own when None) gets back from the echo."""
+    argv = [sys.executable, str(GRPC_ECHO), "call", str(port)] + ([str(roots)] if roots else [])
+    (reply,) = _grpc_client(argv)
+    return reply
 
 
 @pytest.mark.usefixtures("config_store")
-def test_grpc_root_certificates_from_contents(grpc_server: int) -> None:
-    assert grpc is not None
-    with pytest.raises(grpc.RpcError):
-        _call(grpc_server, grpc.ssl_channel_credentials())  # grpcio's bundled roots
-    roots = trustresolve.contents().encode("ascii")
-    assert _call(grpc_server, grpc.ssl_channel_credentials(root_certificates=roots)) == b"ping"
+def test_grpc_root_certificates_from_contents(grpc_server: int, tmp_path: Path) -> None:
+    assert _call(grpc_server, None) == "refused UNAVAILABLE"  # grpcio's bundled roots
+    roots = tmp_path / "roots.pem"
+    roots.write_text(trustresolve.contents(), encoding="ascii")
+    assert _call(grpc_server, roots) == "ping"
 
 
-def test_grpc_default_roots_from_the_env_line(
-    grpc_server: int, config_store: str, tmp_path: Path
-) -> None:
+def test_grpc_default_roots_from_the_env_line(grpc_server: int, config_store: str) -> None:
     # What `eval "$(python -m trustresolve --env)"` does for a gRPC program started afterwards.
     env = {k: v for k, v in os.environ.items() if k not in {"SSL_CERT_FILE", "SSL_CERT_DIR"}}
     env["TRUSTRESOLVE_CONFIG"] = config_store
+    python = shlex.quote(sys.executable)
     script = (
-        f'eval "$({sys.executable} -m trustresolve --env)" && {sys.executable} -c '
-        '"import os, sys, grpc; '
-        "ch = grpc.secure_channel(sys.argv[1], grpc.ssl_channel_credentials(), "
-        "options=(('grpc.ssl_target_name_override', 'localhost'),)); "
-        "print(ch.unary_unary('/test.Echo/Echo')(b'ping', timeout=10).decode(), "
-        "os.environ['GRPC_DEFAULT_SSL_ROOTS_FILE_PATH'])\" "
-        f"127.0.0.1:{grpc_server}"
+        f'eval "$({python} -m trustresolve --env)"'
+        f" && {python} {shlex.quote(str(GRPC_ECHO))} call {grpc_server}"
+        " && printenv GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"
     )
-    for _ in range(2):
-        done = subprocess.run(
-            ["sh", "-c", script], env=env, capture_output=True, text=True, timeout=60, check=False
-        )
-        # gRPC's own poller sometimes aborts a busy machine's client at start-up ("epoll_wait
-        # error: Bad file descriptor", SIGABRT) before any TLS: that run says nothing about
-        # trust, so it is run once more. Any other failure fails the test.
-        if not (done.returncode == -6 and "epoll_wait error" in done.stderr):
-            break
-    assert done.returncode == 0, done.stderr
-    reply, roots = done.stdout.split()
+    reply, roots = _grpc_client(["sh", "-c", script], env)
     assert reply == "ping"
     assert os.path.isfile(roots)
