@@ -38,7 +38,7 @@ from trustresolve._x509.der import (
     read_rdn,
     read_tlv,
 )
-from trustresolve._x509.pem import _decode, scan_pem
+from trustresolve._x509.pem import _WHITESPACE, _decode, scan_pem
 from trustresolve._x509.subject_hash import _encode, canonical_name
 
 _UTF8 = _ASN1Type.UTF8String
@@ -289,6 +289,7 @@ def test_certificate_is_a_frozen_value_without_its_recorded_sizes() -> None:
 
 _PEM_BODY = st.lists(
     st.sampled_from([b"A", b"z", b"0", b"+", b"/", b"=", b"\n", b" ", b"\t", b"\r", b"-", b"*"])
+    | st.sampled_from([b"\x0b", b"\x0c", b"\x00", b"\x85", b"\xa0"])  # whitespace or not
     | st.sampled_from([b"QUJD", b"QQ==", b"QUI=", b"\n"]),
     max_size=40,
 ).map(b"".join)
@@ -313,6 +314,11 @@ def test_pem_bodies_decode_as_the_stdlib_decodes_them(body: bytes) -> None:
 )
 def test_pem_padding_edge_cases_decode_as_the_stdlib_decodes_them(body: bytes) -> None:
     assert _decode(body) == _stdlib(body)
+
+
+def test_the_whitespace_a_body_loses_is_what_bytes_split_splits_on() -> None:
+    # _decode deletes _WHITESPACE where the stdlib's form joins body.split(): the same bytes.
+    assert sorted(_WHITESPACE) == [byte for byte in range(256) if not bytes([byte]).split()]
 
 
 def test_the_x509_readers_import_neither_dataclasses_nor_typing() -> None:

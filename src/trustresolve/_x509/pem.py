@@ -152,6 +152,9 @@ def read_blocks(data: bytes) -> BlockList:
 # Bounded like der.py's _parsed.
 _decoded: dict[bytes, bytes | None] = {}
 _MAX_DECODED = 4096
+# What ``bytes.split()`` splits on (ASCII whitespace), deleted in one pass: the stdlib's
+# ``b"".join(body.split())`` is 0.5 ms more over Debian's 150 roots.
+_WHITESPACE = b" \t\n\r\x0b\x0c"
 
 
 def _decode(body: bytes) -> bytes | None:
@@ -159,7 +162,7 @@ def _decode(body: bytes) -> bytes | None:
     if body in _decoded:
         return _decoded[body]
     try:
-        decoded: bytes | None = _b64decode(b"".join(body.split()))
+        decoded: bytes | None = _b64decode(body.translate(None, _WHITESPACE))
     except (binascii.Error, ValueError):
         decoded = None
     if len(_decoded) >= _MAX_DECODED:
