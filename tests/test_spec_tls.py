@@ -72,11 +72,14 @@ def _download_sdist(root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=root) as scratch:
         requirement = Path(scratch) / "requirement.txt"
-        # A hash in the requirement makes pip itself refuse any other file.
+        # A hash in the requirement makes pip itself refuse any other file. The sdist is data
+        # here, never installed: its Requires-Python (>=3.11 since 4.19) must not stop the
+        # 3.9 and 3.10 sessions from fetching it on a machine whose cache is empty.
         requirement.write_text(f"pymongo=={PYMONGO_VERSION} --hash=sha256:{PYMONGO_SHA256}\n")
         command = [
             sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-            "--no-binary", ":all:", "--dest", scratch, "-r", str(requirement),
+            "--no-binary", ":all:", "--ignore-requires-python", "--dest", scratch,
+            "-r", str(requirement),
         ]  # fmt: skip
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         fetched = Path(scratch) / PYMONGO_SDIST
