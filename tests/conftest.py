@@ -76,6 +76,10 @@ def doctor_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None
     monkeypatch.setenv("TRUSTRESOLVE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     yield
+    # Tests may set these in os.environ directly; delenv recorded only the ones this machine
+    # had, so without the pops a variable a test added would outlive it where none was set.
+    for name in names:
+        os.environ.pop(name, None)
     monkeypatch.undo()
     import trustresolve
 
