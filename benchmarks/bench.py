@@ -37,7 +37,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _world import (
+# Nothing written into the checkout (benchmarks/README.md): not even _world's byte code.
+sys.dont_write_bytecode = True
+
+from _world import (  # noqa: E402 - after the line above
     ROOT,
     Store,
     Summary,
