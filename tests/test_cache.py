@@ -422,3 +422,32 @@ def test_the_stamp_hands_its_stats_over_once_and_only_while_the_entry_is_unchang
     time.sleep(0.01)  # a coarse clock: the directory's times must move
     (Path(path) / "extra").write_bytes(b"")
     assert _cache.stamped_files(path) is None  # the directory changed since the stamp
+
+
+def test_a_built_entry_is_remembered_by_the_identities_a_later_stamp_finds(
+    certs: list[bytes],
+) -> None:
+    """A build remembers its entry by the ``fstat`` of each file as it was written
+    (_remember_built): that must be the stamp an ``lstat`` of the installed entry gives, or a
+    first run's memo and the next check by stamp would miss."""
+    path = _cache.materialize_hashed_dir(certs)  # a new entry: built in this call
+    built = _cache.verified_stamp(certs)
+    handed = _cache.stamped_files(path)  # the build's identities, handed to the memo
+    assert handed is not None
+    assert sorted(handed[1]) == sorted(os.listdir(path))
+    assert built is not None
+    assert built == _cache.entry_stamp(path)
+    # And it is the entry that is checked by stamp: unchanged, it is not read again.
+    reads = []
+    real = _cache._read_private_file
+
+    def counting(file: str) -> bytes | None:
+        reads.append(file)
+        return real(file)
+
+    _cache._read_private_file = counting  # type: ignore[assignment]
+    try:
+        assert _cache.materialize_hashed_dir(certs) == path
+    finally:
+        _cache._read_private_file = real  # type: ignore[assignment]
+    assert reads == []

@@ -229,19 +229,39 @@ def materialize_hashed_dir(certs: Sequence[bytes]) -> str:
     if stamp is not None and _verified.get(key) == stamp:
         return path
     files = _hashed_files(unique)
+    built = None
     if not _hashed_dir_holds(path, key, files):
         lock = _lock_entry(root, key)
         try:
             if not _hashed_dir_holds(path, key, files):  # another process may have built it
-                _build(root, path, key, files)
+                built = _build(root, path, key, files)
         finally:
             _unlock(lock)
-    _remember_verified(key, path)
+    if built is None:
+        _remember_verified(key, path)
+    else:
+        _remember_built(key, path, built)
     return path
 
 
 def _remember_verified(key: str, path: str) -> None:
     stamp = entry_stamp(path)
+    if stamp is not None:
+        _verified[key] = stamp
+
+
+def _remember_built(key: str, path: str, files: dict[str, os.stat_result]) -> None:
+    """Remember the entry this process just built and renamed to ``path``, by the ``fstat`` of
+    each file taken as it was written: the identity of the very files written, where a
+    listing and an ``lstat`` of each would be a second pass (0.4 ms for 118 files) and would
+    record whatever was there by then. A rename moves no file, so these are the identities
+    :func:`entry_stamp` finds; if anything has changed since, the next check by stamp fails
+    and the entry is checked by content again."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return
+    stamp = _stamp_of(path, info, files)
     if stamp is not None:
         _verified[key] = stamp
 
@@ -253,11 +273,15 @@ def verified_stamp(certs: Sequence[bytes]) -> str | None:
     return _verified.get(hashed_dir_key(certs))
 
 
-def _build(root: str, path: str, key: str, files: list[tuple[str, bytes]]) -> None:
+def _build(
+    root: str, path: str, key: str, files: list[tuple[str, bytes]]
+) -> dict[str, os.stat_result] | None:
+    """Build the entry and rename it to ``path``: the ``fstat`` of each of its files, or
+    ``None`` when another process installed a complete entry there first."""
     tmp = _new_private_dir(root, ".tmp-hashed-")
     try:
-        _fill_hashed_dir(tmp, key, files)
-        _install(tmp, path, key, files)
+        written = _fill_hashed_dir(tmp, key, files)
+        return written if _install(tmp, path, key, files) else None
     except OSError as exc:
         raise TrustResolveError(
             f"could not write the hashed directory {path}: {exc}; set {ENV_VAR} to a "
@@ -314,8 +338,9 @@ def _remove_tree(path: str) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _install(tmp: str, path: str, key: str, files: list[tuple[str, bytes]]) -> None:
-    """Rename the complete directory ``tmp`` to ``path``, replacing a damaged entry there.
+def _install(tmp: str, path: str, key: str, files: list[tuple[str, bytes]]) -> bool:
+    """Rename the complete directory ``tmp`` to ``path``, replacing a damaged entry there;
+    ``False`` when a complete entry was found there instead.
 
     Several tries only matter without working locks, where other processes may be installing
     or discarding the same entry at the same moment; each of their entries is complete.
@@ -323,14 +348,15 @@ def _install(tmp: str, path: str, key: str, files: list[tuple[str, bytes]]) -> N
     """
     for _ in range(8):
         if _hashed_dir_holds(path, key, files):
-            return  # someone else installed a complete entry first
+            return False  # someone else installed a complete entry first
         _discard(path)
         try:
             os.rename(tmp, path)
         except OSError:
             continue
-        return
+        return True
     os.rename(tmp, path)  # let the last error surface
+    return True
 
 
 # The lstat results behind the last entry_stamp: (path, the directory's, each file's).
@@ -343,22 +369,29 @@ def entry_stamp(path: str) -> str | None:
     ``None`` when ``path`` is not a private directory of private regular files. Equal stamps
     mean the very files that were checked, unchanged (see :func:`materialize_hashed_dir`).
     """
-    global _last_stamped  # noqa: PLW0603 - one slot, replaced whole
-    digest = sha256(_VERSION.encode())
-    files: dict[str, os.stat_result] = {}
     try:
         info = os.lstat(path)
-        if not stat.S_ISDIR(info.st_mode) or insecure(info):
+        if not stat.S_ISDIR(info.st_mode):
             return None
-        digest.update(_stat_text(".", info))
-        for name in sorted(os.listdir(path)):
-            entry = os.lstat(os.path.join(path, name))
-            if not stat.S_ISREG(entry.st_mode) or insecure(entry):
-                return None
-            digest.update(_stat_text(name, entry))
-            files[name] = entry
+        files = {name: os.lstat(os.path.join(path, name)) for name in os.listdir(path)}
     except OSError:
         return None
+    return _stamp_of(path, info, files)
+
+
+def _stamp_of(path: str, info: os.stat_result, files: dict[str, os.stat_result]) -> str | None:
+    """:func:`entry_stamp` of the directory ``path`` whose ``lstat`` is ``info`` and whose
+    files' are ``files``; ``None`` unless all are private (and the files regular)."""
+    global _last_stamped  # noqa: PLW0603 - one slot, replaced whole
+    if not stat.S_ISDIR(info.st_mode) or insecure(info):
+        return None
+    digest = sha256(_VERSION.encode())
+    digest.update(_stat_text(".", info))
+    for name in sorted(files):
+        entry = files[name]
+        if not stat.S_ISREG(entry.st_mode) or insecure(entry):
+            return None
+        digest.update(_stat_text(name, entry))
     _last_stamped = (path, info, files)
     return digest.hexdigest()
 
@@ -581,12 +614,15 @@ def _hashed_files(certs: Sequence[bytes]) -> list[tuple[str, bytes]]:
     return files
 
 
-def _fill_hashed_dir(directory: str, key: str, files: list[tuple[str, bytes]]) -> None:
-    for name, data in files:
-        _write_new(os.path.join(directory, name), data)
+def _fill_hashed_dir(
+    directory: str, key: str, files: list[tuple[str, bytes]]
+) -> dict[str, os.stat_result]:
+    """Write ``files`` and the manifest into ``directory``: the ``fstat`` of each file."""
+    written = {name: _write_new(os.path.join(directory, name), data) for name, data in files}
     # The manifest goes last: a directory that has one was written completely. It is for
     # people; whether an entry is used depends on its files, never on what this says.
-    _write_new(os.path.join(directory, _MANIFEST), _manifest(key, files))
+    written[_MANIFEST] = _write_new(os.path.join(directory, _MANIFEST), _manifest(key, files))
+    return written
 
 
 def _manifest(key: str, files: list[tuple[str, bytes]]) -> bytes:
@@ -595,7 +631,8 @@ def _manifest(key: str, files: list[tuple[str, bytes]]) -> bytes:
     return ("\n".join(lines) + "\nend\n").encode()
 
 
-def _write_new(path: str, data: bytes) -> None:
+def _write_new(path: str, data: bytes) -> os.stat_result:
+    """Create ``path`` holding ``data``: its ``fstat`` once written (see _remember_built)."""
     # No fsync per file: ~140 journal commits cost a second on a busy disk, and durability is
     # not needed where every entry is verified against its manifest before use. A crash that
     # leaves short files behind is caught there and the entry rebuilt.
@@ -603,6 +640,7 @@ def _write_new(path: str, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
     try:
         write_all(fd, data, path)
+        return os.fstat(fd)
     finally:
         os.close(fd)
 
