@@ -425,7 +425,7 @@ def test_the_stamp_hands_its_stats_over_once_and_only_while_the_entry_is_unchang
 
 
 def test_a_built_entry_is_remembered_by_the_identities_a_later_stamp_finds(
-    certs: list[bytes],
+    certs: list[bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A build remembers its entry by the ``fstat`` of each file as it was written
     (_remember_built): that must be the stamp an ``lstat`` of the installed entry gives, or a
@@ -438,16 +438,13 @@ def test_a_built_entry_is_remembered_by_the_identities_a_later_stamp_finds(
     assert built is not None
     assert built == _cache.entry_stamp(path)
     # And it is the entry that is checked by stamp: unchanged, it is not read again.
-    reads = []
+    reads: list[str] = []
     real = _cache._read_private_file
 
     def counting(file: str) -> bytes | None:
         reads.append(file)
         return real(file)
 
-    _cache._read_private_file = counting  # type: ignore[assignment]
-    try:
-        assert _cache.materialize_hashed_dir(certs) == path
-    finally:
-        _cache._read_private_file = real  # type: ignore[assignment]
+    monkeypatch.setattr(_cache, "_read_private_file", counting)
+    assert _cache.materialize_hashed_dir(certs) == path
     assert reads == []
