@@ -256,6 +256,29 @@ def test_a_restored_cache_with_an_extra_root_is_not_trusted(
     assert not (restored / entry.name / f"{_hash(pki.evil)}.0").exists()  # rebuilt
 
 
+@pytest.mark.usefixtures("fresh_process")
+def test_the_stamp_of_an_entry_this_process_built_does_not_vouch_for_a_root_added_later(
+    tmp_path: Path, own_cache: Path, pki: Pki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build remembers its entry by the fstat of each file it wrote (_store/cache.py
+    _remember_built). A root added afterwards changes the entry's stamp, so that memory no
+    longer vouches for it: the next plan checks the entry by content and rebuilds it. (A plan
+    already made keeps its directory, as a live context keeps reading it: only the user can
+    write there, architecture §10.)"""
+    bundle = tmp_path / "good.pem"
+    bundle.write_bytes(pki.good.cert_pem.bytes())
+    source = TrustSource(backend="env", kind="file", cafile=str(bundle), cert_count=1)
+    assert pki.verdict(_client(source)) == (True, False)  # the first context builds the entry
+    (entry,) = own_cache.glob("hashed-*")
+    key = _cache.content_key([_der(pki.good)])
+    assert _cache.hashed_dir_for_key(key) == str(entry)  # vouched for by the build's stamp
+    _smuggle(entry, pki.evil)
+    assert _cache.hashed_dir_for_key(key) is None
+    monkeypatch.setattr(_load, "_plans", {})  # a new plan; the build's stamp is still held
+    assert pki.verdict(_client(source)) == (True, False)
+    assert not (entry / f"{_hash(pki.evil)}.0").exists()  # rebuilt
+
+
 @pytest.mark.usefixtures("fresh_process", "own_cache")
 def test_a_consistent_entry_with_an_extra_file_is_rebuilt_for_cadata(pki: Pki) -> None:
     certs = [_der(pki.good)]
