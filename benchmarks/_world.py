@@ -122,6 +122,7 @@ class Store:
     name: str
     variables: dict[str, str]
     count: int
+    pem_bytes: int = 0  # the size of its bundle
 
 
 def system_store(work: Path, ca_pem: str) -> Store:
@@ -142,7 +143,7 @@ def bundle_store(work: Path, ca_pem: str) -> Store:
     path = work / "bundle" / "cacert.pem"
     text = Path(certifi.where()).read_text(encoding="ascii") + ca_pem
     path.write_text(text, encoding="ascii")
-    return Store("bundle", {"SSL_CERT_FILE": str(path)}, len(pem_blocks(text)))
+    return Store("bundle", {"SSL_CERT_FILE": str(path)}, len(pem_blocks(text)), len(text))
 
 
 def generated_store(work: Path, count: int, ca_pem: str) -> Store:

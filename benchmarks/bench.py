@@ -164,6 +164,7 @@ def process_cases(stores: dict[str, Store], hook: tuple[str, str] | None) -> lis
             cases.append(Case(key, name, _python(code + HANDSHAKE), store))
         cold = _python(CONTEXTS["trustresolve"] + HANDSHAKE)
         cases.append(Case(key, "trustresolve, cold", cold, store, home="cold"))
+    cases += disk_control_cases(stores["bundle"])
     machine = _section(
         "process-machine",
         "New context only, whole process, the machine's own store (no variable set)",
@@ -198,6 +199,49 @@ def process_cases(stores: dict[str, Store], hook: tuple[str, str] | None) -> lis
     for name, code in runnable(CLIENTS).items():
         cases.append(Case(clients, name, _python(code), stores["bundle"], extra=extra))
     return cases
+
+
+# One file per root in a new directory under a new HOME, as a cold cache's hashed directory
+# is written (os.open O_EXCL, os.write, os.close), without trustresolve: what the disk alone
+# charges a cold case at that moment. On a virtual disk, blocks never written before cost
+# several times more to allocate than reused ones, and the same case has measured 1.5 ms and
+# 12 ms for the same 118 files on one machine within an hour (docs/performance.rst).
+DISK_CONTROL = (
+    "import os\n"
+    "entry = os.path.join(os.environ['HOME'], '.cache', 'disk-control', 'entry')\n"
+    "os.makedirs(entry, mode=0o700)\n"
+    "for index in range({count}):\n"
+    "    path = os.path.join(entry, f'{{index:08x}}.0')\n"
+    "    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)\n"
+    "    os.write(fd, b'x' * {size})\n"
+    "    os.close(fd)\n"
+)
+
+
+def disk_control_cases(store: Store) -> list[Case]:
+    """The disk's share of a cold bundle-only case: its files, written by plain code."""
+    count, size = store.count, store.pem_bytes // max(store.count, 1)
+    key = _section(
+        "disk",
+        f"Disk control: {count} new {size}-byte files in a new cache directory, cold HOME "
+        "(no trustresolve)",
+        "a new directory only",
+        "the difference of the two is what the disk charges a cold bundle-only case now",
+    )
+    return [
+        Case(
+            key,
+            "a new directory only",
+            _python(DISK_CONTROL.format(count=0, size=size)),
+            home="cold",
+        ),
+        Case(
+            key,
+            f"a new directory + {count} files",
+            _python(DISK_CONTROL.format(count=count, size=size)),
+            home="cold",
+        ),
+    ]
 
 
 def _requests_env(stores: dict[str, Store]) -> dict[str, str]:

@@ -51,7 +51,31 @@ def test_a_tiny_run_reports_every_section_and_touches_nothing(tmp_path: Path) ->
     document = json.loads(report.read_text(encoding="utf-8"))
     sections = {case["section"] for case in document["cases"]}
     assert {"process-system", "process-bundle", "process-machine", "where"} <= sections
-    assert {"process-clients", "inprocess-bundle", "scale-5"} <= sections
+    assert {"process-clients", "inprocess-bundle", "scale-5", "disk"} <= sections
     assert all(case["seconds"] for case in document["cases"])
     assert {target["label"] for target in document["targets"]} >= {"where() / certifi.where()"}
     assert _status() == before  # no results, plots or byte code left in the checkout
+
+
+def test_the_disk_control_writes_one_file_per_root_under_a_new_home(tmp_path: Path) -> None:
+    """The control a cold bundle-only case is read against writes what a cold cache writes."""
+    code = subprocess.run(
+        [
+            sys.executable,
+            "-B",
+            "-c",
+            "import sys; sys.path.insert(0, sys.argv[1]); import bench; "
+            "print(bench.DISK_CONTROL.format(count=3, size=10))",
+            str(REPO / "benchmarks"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    home = tmp_path / "home"
+    home.mkdir()
+    subprocess.run([sys.executable, "-c", code], env={"HOME": str(home)}, check=True)
+    entry = home / ".cache" / "disk-control" / "entry"
+    files = sorted(entry.iterdir())
+    assert [f.name for f in files] == ["00000000.0", "00000001.0", "00000002.0"]
+    assert all(f.read_bytes() == b"x" * 10 for f in files)
