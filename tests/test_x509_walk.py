@@ -25,8 +25,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from support.ca import bare
+from trustresolve._limits import MEMO_ENTRIES
 from trustresolve._record import FrozenRecordError
-from trustresolve._x509 import loadable
+from trustresolve._x509 import der, loadable, pem, subject_hash
 from trustresolve._x509.der import (
     TLV,
     Certificate,
@@ -449,3 +450,28 @@ def _read(reader: Callable[[bytes, Callable[[int, bytes], object]], object], rdn
 @given(_rdn_bytes())
 def test_an_rdn_read_by_position_is_what_the_walk_reads(rdn: bytes) -> None:
     assert _read(read_rdn, rdn) == _read(_walk_rdn, rdn)
+
+
+def test_every_per_certificate_memo_stays_within_its_bound() -> None:
+    """A long-lived process that meets store after store: each memo of a certificate, its PEM
+    body, its subject hash and its names' verdicts is emptied whole when full and never holds
+    more than ``MEMO_ENTRIES`` (architecture §2)."""
+    marker = b"n00000"
+    template = bare(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, marker.decode())])).der
+    assert template.count(marker) == 2  # the subject and the issuer: one root per variant
+    memos = {
+        "parsed certificates": der._parsed,
+        "decoded PEM bodies": pem._decoded,
+        "subject hashes": subject_hash._hashed,
+        "canonical RDNs": subject_hash._canonical_rdns,
+        "OpenSSL verdicts": loadable._verdicts,
+        "RDN verdicts": loadable._fine_rdns,
+    }
+    for index in range(MEMO_ENTRIES + 10):
+        variant = template.replace(marker, f"n{index:05d}".encode())
+        (cert,) = scan_pem(pem.der_to_pem(variant).encode()).certificates
+        subject_hash.name_hash(cert.subject)
+        loadable.openssl_refuses(cert)
+        oversized = [name for name, memo in memos.items() if len(memo) > MEMO_ENTRIES]
+        assert not oversized, (index, oversized)
+    assert all(memos.values())  # emptied when full, then filled again: still in use

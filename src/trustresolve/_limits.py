@@ -10,6 +10,7 @@ __all__ = [
     "CACHED_FILE_BYTES",
     "CONFIG_FILE_BYTES",
     "LAZY_BUNDLE_BYTES",
+    "MEMO_ENTRIES",
     "MIB",
     "OPTION_FILE_BYTES",
     "READ_CHUNK_BYTES",
@@ -33,3 +34,7 @@ LAZY_BUNDLE_BYTES = STORE_FILE_BYTES
 OPTION_FILE_BYTES = 64 * MIB
 #: How much one ``os.read`` of a bounded read asks for.
 READ_CHUNK_BYTES = 1 * MIB
+#: Entries in each per-certificate memo (parsed certificates, decoded PEM bodies, subject
+#: hashes, per-RDN verdicts): the roots of a few stores. A full memo is emptied whole, so a
+#: long-lived process that meets store after store (tests, ``cadata`` snapshots) stays bounded.
+MEMO_ENTRIES = 4096

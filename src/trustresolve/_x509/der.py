@@ -8,6 +8,7 @@ accepted, as RFC 5280 requires of certificates.
 
 from __future__ import annotations
 
+from .._limits import MEMO_ENTRIES
 from .._record import field, record
 
 TYPE_CHECKING = False  # the constant, not typing's: see trustresolve/__init__.py
@@ -221,7 +222,7 @@ def _time(data: bytes, tlv: tuple[int, int, int, int]) -> str:
 # (the probe, the subject hashes, a hashed directory's names), and parsing dominated the
 # first run's profile. Bounded, as stores come and go in a long-lived process.
 _parsed: dict[bytes, Certificate] = {}
-_MAX_PARSED = 4096
+_MAX_PARSED = MEMO_ENTRIES
 
 
 def parse_certificate(der: bytes) -> Certificate:

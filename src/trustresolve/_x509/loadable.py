@@ -17,6 +17,7 @@ is then OpenSSL's own. Real stores hold almost none of those.
 
 from __future__ import annotations
 
+from .._limits import MEMO_ENTRIES
 from .der import Certificate, DERError, decode_string, name_rdns, parse_certificate, read_rdn
 
 __all__ = ["openssl_refuses"]
@@ -28,7 +29,7 @@ _UTC_TIME, _GENERALIZED_TIME = 0x17, 0x18
 # first run asked twice per root (a fifth of its probe time in the profile). The verdict
 # depends on the bytes and this process's OpenSSL only. Bounded like der.py's _parsed.
 _verdicts: dict[bytes, bool] = {}
-_MAX_VERDICTS = 4096
+_MAX_VERDICTS = MEMO_ENTRIES
 
 
 def openssl_refuses(certificate: Certificate) -> bool:

@@ -26,6 +26,7 @@ import binascii
 import re
 import sys
 
+from .._limits import MEMO_ENTRIES
 from .._record import record
 from .der import TLV, Certificate, DERError, parse_certificate, read_children, read_tlv
 
@@ -151,7 +152,7 @@ def read_blocks(data: bytes) -> BlockList:
 # bundle and from its hashed directory's file, and decoding cost more than looking it up.
 # Bounded like der.py's _parsed.
 _decoded: dict[bytes, bytes | None] = {}
-_MAX_DECODED = 4096
+_MAX_DECODED = MEMO_ENTRIES
 # What ``bytes.split()`` splits on (ASCII whitespace), deleted in one pass: the stdlib's
 # ``b"".join(body.split())`` is 0.5 ms more over Debian's 150 roots.
 _WHITESPACE = b" \t\n\r\x0b\x0c"

@@ -34,6 +34,7 @@ its bundle has to recognise these links as the same certificates.
 from __future__ import annotations
 
 from .._digests import md5_identifier, sha1_identifier
+from .._limits import MEMO_ENTRIES
 from .der import (
     NUMERIC_STRING,
     SEQUENCE,
@@ -141,7 +142,7 @@ def _canonical_rdn(rdn: bytes) -> bytes:
 # Name DER -> its hash: the probe, the pairing check and a hashed directory's names each hash
 # every root of a store (parse_certificate in der.py is memoized for the same reason).
 _hashed: dict[bytes, str] = {}
-_MAX_HASHED = 4096
+_MAX_HASHED = MEMO_ENTRIES
 
 
 def name_hash(name: bytes) -> str:
