@@ -222,7 +222,6 @@ def _time(data: bytes, tlv: tuple[int, int, int, int]) -> str:
 # (the probe, the subject hashes, a hashed directory's names), and parsing dominated the
 # first run's profile. Bounded, as stores come and go in a long-lived process.
 _parsed: dict[bytes, Certificate] = {}
-_MAX_PARSED = MEMO_ENTRIES
 
 
 def parse_certificate(der: bytes) -> Certificate:
@@ -236,7 +235,7 @@ def parse_certificate(der: bytes) -> Certificate:
     if known is not None:
         return known
     parsed = _parse(der)
-    if len(_parsed) >= _MAX_PARSED:
+    if len(_parsed) >= MEMO_ENTRIES:
         _parsed.clear()
     _parsed[der] = parsed
     return parsed

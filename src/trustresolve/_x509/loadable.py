@@ -29,7 +29,6 @@ _UTC_TIME, _GENERALIZED_TIME = 0x17, 0x18
 # first run asked twice per root (a fifth of its probe time in the profile). The verdict
 # depends on the bytes and this process's OpenSSL only. Bounded like der.py's _parsed.
 _verdicts: dict[bytes, bool] = {}
-_MAX_VERDICTS = MEMO_ENTRIES
 
 
 def openssl_refuses(certificate: Certificate) -> bool:
@@ -38,7 +37,7 @@ def openssl_refuses(certificate: Certificate) -> bool:
     if known is not None:
         return known
     refused = not _plainly_fine(certificate) and not _openssl_loads(certificate.der)
-    if len(_verdicts) >= _MAX_VERDICTS:
+    if len(_verdicts) >= MEMO_ENTRIES:
         _verdicts.clear()
     _verdicts[certificate.der] = refused
     return refused
@@ -63,7 +62,7 @@ def _name_fine(encoded: bytes) -> bool:
         fine = _fine_rdns.get(rdn)
         if fine is None:
             fine = all(fine for _, fine in read_rdn(rdn, _string_fine))
-            if len(_fine_rdns) >= _MAX_VERDICTS:
+            if len(_fine_rdns) >= MEMO_ENTRIES:
                 _fine_rdns.clear()
             _fine_rdns[rdn] = fine
         if not fine:

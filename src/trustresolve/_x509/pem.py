@@ -152,7 +152,6 @@ def read_blocks(data: bytes) -> BlockList:
 # bundle and from its hashed directory's file, and decoding cost more than looking it up.
 # Bounded like der.py's _parsed.
 _decoded: dict[bytes, bytes | None] = {}
-_MAX_DECODED = MEMO_ENTRIES
 # What ``bytes.split()`` splits on (ASCII whitespace), deleted in one pass: the stdlib's
 # ``b"".join(body.split())`` is 0.5 ms more over Debian's 150 roots.
 _WHITESPACE = b" \t\n\r\x0b\x0c"
@@ -166,7 +165,7 @@ def _decode(body: bytes) -> bytes | None:
         decoded: bytes | None = _b64decode(body.translate(None, _WHITESPACE))
     except (binascii.Error, ValueError):
         decoded = None
-    if len(_decoded) >= _MAX_DECODED:
+    if len(_decoded) >= MEMO_ENTRIES:
         _decoded.clear()
     _decoded[body] = decoded
     return decoded

@@ -116,7 +116,7 @@ def canonical_name(name: bytes) -> bytes:
         canonical = _canonical_rdns.get(encoded)
         if canonical is None:
             canonical = _canonical_rdn(encoded)
-            if len(_canonical_rdns) >= _MAX_HASHED:
+            if len(_canonical_rdns) >= MEMO_ENTRIES:
                 _canonical_rdns.clear()
             _canonical_rdns[encoded] = canonical
         parts.append(canonical)
@@ -142,7 +142,6 @@ def _canonical_rdn(rdn: bytes) -> bytes:
 # Name DER -> its hash: the probe, the pairing check and a hashed directory's names each hash
 # every root of a store (parse_certificate in der.py is memoized for the same reason).
 _hashed: dict[bytes, str] = {}
-_MAX_HASHED = MEMO_ENTRIES
 
 
 def name_hash(name: bytes) -> str:
@@ -153,7 +152,7 @@ def name_hash(name: bytes) -> str:
         return known
     digest = sha1_identifier(canonical_name(name))
     found = f"{int.from_bytes(digest[:4], 'little'):08x}"
-    if len(_hashed) >= _MAX_HASHED:
+    if len(_hashed) >= MEMO_ENTRIES:
         _hashed.clear()
     _hashed[name] = found
     return found
