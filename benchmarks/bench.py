@@ -204,8 +204,8 @@ def process_cases(stores: dict[str, Store], hook: tuple[str, str] | None) -> lis
 # One file per root in a new directory under a new HOME, as a cold cache's hashed directory
 # is written (os.open O_EXCL, os.write, os.close), without trustresolve: what the disk alone
 # charges a cold case at that moment. On a virtual disk, blocks never written before cost
-# several times more to allocate than reused ones, and the same case has measured 1.5 ms and
-# 12 ms for the same 118 files on one machine within an hour (docs/performance.rst).
+# several times more to allocate than reused ones: the same 118 files took 11.5-12.4 ms in
+# one directory and 1.0-2.0 ms there twenty minutes later, on one machine (docs/performance.rst).
 DISK_CONTROL = (
     "import os\n"
     "entry = os.path.join(os.environ['HOME'], '.cache', 'disk-control', 'entry')\n"
